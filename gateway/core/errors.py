@@ -166,3 +166,17 @@ class PartnerUnavailable(GatewayError):
 
 class InternalError(GatewayError):
     pass
+
+
+class ExchangeRefused(GatewayError):
+    """The policy refused the exchange. The problem carries the exchange id, reasons and log position."""
+
+    code = "exchange-refused"
+    title = "The exchange is not allowed"
+    status = 403
+
+
+class DeliveryFailed(GatewayError):
+    code = "delivery-failed"
+    title = "The exchange was logged but the partner system could not be reached"
+    status = 502

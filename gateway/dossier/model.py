@@ -298,3 +298,22 @@ class Gezinsdossier(_Model):
     finances: Finances | None = None
     measures: list[Measure] | None = None
     plan: Plan | None = None
+
+
+class DataCategory(StrEnum):
+    """The data categories a pull may ask for (labels of the model's fields; AVG 9/10 marked)."""
+
+    IDENTIFICATION = "identification"
+    CONTACT = "contact"
+    HOUSEHOLD = "household"
+    SIGNALS = "signals"
+    SAFETY = "safety"
+    HELP = "help"
+    HEALTH = "health"  # AVG art. 9
+    JUSTICE = "justice"  # AVG art. 10
+    INCOME = "income"
+    EDUCATION = "education"
+    MEASURES = "measures"
+    PLAN = "plan"
+    REPORTER = "reporter"
+    CASE_REFERENCE = "case_reference"

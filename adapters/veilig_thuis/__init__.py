@@ -1,0 +1,1 @@
+"""Veilig Thuis: adapter (`adapter.ADAPTER`) and simulator (`simulator.create_app`)."""

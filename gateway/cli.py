@@ -1,0 +1,194 @@
+"""The `gateway` command line.
+
+  gateway run            everything on one machine: dev keys, four partner simulators + research, the gateway
+  gateway serve          the gateway only (production: uvloop + httptools)
+  gateway keys init      generate the dev keys into keys/ (also done by run)
+  gateway token CLIENT   print an access token for a demo client (uses keys/clients/CLIENT.pem)
+  gateway push FILE      send a push exchange (JSON file) as a demo client
+  gateway pull FILE      send a pull exchange (JSON file) as a demo client
+  gateway status ID      show an exchange's status
+  gateway policy test    run the Rego unit tests on the embedded engine
+  gateway log check      recompute every log entry's leaf hash and report mismatches
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from gateway.core.settings import Settings, get_settings
+
+SIMULATOR_PORTS = {"veilig_thuis": 8101, "rvdk": 8102, "gi": 8103, "wijkteam": 8104, "research": 8105}
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def cmd_keys_init(settings: Settings) -> int:
+    from gateway.auth.keys import ensure_dev_client_keys, load_signing_key
+    from gateway.pseudonymise.keyring import load_keyring
+    from gateway.registry.organisations import load_registry
+
+    created = ensure_dev_client_keys(settings.keys_dir, load_registry(settings.organisations_file))
+    load_signing_key(settings.keys_dir, generate=True)
+    load_keyring(settings.keys_dir, generate=True)
+    _out(f"keys ready in {settings.keys_dir} ({len(created)} client key pair(s) created)")
+    for client in created:
+        _out(f"  client {client}: private key keys/clients/{client}.pem")
+    return 0
+
+
+def _start_simulators(host: str) -> list[subprocess.Popen[bytes]]:
+    processes = []
+    for name, port in SIMULATOR_PORTS.items():
+        os.environ[f"GATEWAY_SIM_{name.upper()}_URL"] = f"http://{host}:{port}"
+        processes.append(subprocess.Popen([sys.executable, "-m", "adapters.simulators", name, "--host", host,
+                                           "--port", str(port)]))
+    deadline = time.monotonic() + 20
+    for _name, port in SIMULATOR_PORTS.items():
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://{host}:{port}/health", timeout=0.5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+    return processes
+
+
+def _uvicorn(settings: Settings, *, production: bool) -> None:
+    import uvicorn
+
+    options: dict[str, Any] = {"host": settings.host, "port": settings.port, "factory": True,
+                               "log_config": None, "access_log": False}
+    if production:
+        options |= {"loop": "uvloop", "http": "httptools"}
+    uvicorn.run("gateway.main:app_factory", **options)
+
+
+def cmd_run(settings: Settings, *, simulators: bool) -> int:
+    cmd_keys_init(settings)
+    processes = _start_simulators("127.0.0.1") if simulators else []
+    try:
+        _out(f"gateway on {settings.public_url} (API docs: {settings.public_url}/docs); Ctrl-C stops")
+        _uvicorn(settings, production=False)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=10)
+    return 0
+
+
+def _token(settings: Settings, client: str, scope: str | None = None) -> str:
+    from gateway.auth.client import fetch_token
+
+    return fetch_token(base_url=settings.public_url, client_id=client,
+                       private_key_path=settings.keys_dir / "clients" / f"{client}.pem", scope=scope)
+
+
+def _send(settings: Settings, client: str, method: str, path: str, body: Any = None,
+          key: str | None = None) -> int:
+    headers = {"Authorization": f"Bearer {_token(settings, client)}"}
+    if key:
+        headers["Idempotency-Key"] = key
+    response = httpx.request(method, f"{settings.public_url}{path}", json=body, headers=headers, timeout=30)
+    _out(f"HTTP {response.status_code}")
+    _out(json.dumps(response.json(), indent=2, ensure_ascii=False))
+    return 0 if response.status_code < 400 else 1
+
+
+def cmd_policy_test(settings: Settings) -> int:
+    import regorus
+
+    from gateway.policy.bundle import load_bundle
+
+    bundle = load_bundle(settings.policies_dir)
+    engine = regorus.Engine()
+    for name, source in {**bundle.modules, **bundle.test_modules}.items():
+        engine.add_policy(name, source)
+    engine.add_data_json(json.dumps(bundle.data))
+    failed = passed = 0
+    for package in engine.get_packages():
+        rules = engine.eval_query(package)["result"][0]["expressions"][0]["value"]
+        for rule in sorted(r for r in rules if r.startswith("test_")):
+            ok = rules[rule] is True
+            passed, failed = passed + ok, failed + (not ok)
+            if not ok:
+                _out(f"FAIL {package}.{rule}")
+    _out(f"{passed} passed, {failed} failed")
+    return 1 if failed or not passed else 0
+
+
+def cmd_log_check(settings: Settings) -> int:
+    from sqlmodel import Session
+
+    from gateway.core.database import make_engine
+    from gateway.exchange_log.service import verify_leaf_hashes
+
+    with Session(make_engine(settings.database_url)) as session:
+        bad = verify_leaf_hashes(session)
+    _out("log entries intact" if not bad else f"altered entries at positions: {bad}")
+    return 1 if bad else 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gateway", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run everything on one machine (embedded default)")
+    run.add_argument("--no-simulators", action="store_true")
+    sub.add_parser("serve", help="run the gateway only")
+    keys = sub.add_parser("keys", help="key material")
+    keys.add_argument("action", choices=["init"])
+    token = sub.add_parser("token", help="print an access token for a demo client")
+    token.add_argument("client")
+    token.add_argument("--scope")
+    for name in ("push", "pull"):
+        p = sub.add_parser(name, help=f"send a {name} exchange from a JSON file")
+        p.add_argument("file", type=Path)
+        p.add_argument("--client", required=True, help="demo client id, e.g. wijkteam-utrecht-west-cms")
+        p.add_argument("--idempotency-key")
+    status = sub.add_parser("status", help="show an exchange's status")
+    status.add_argument("exchange_id")
+    status.add_argument("--client", required=True)
+    policy = sub.add_parser("policy", help="policies")
+    policy.add_argument("action", choices=["test"])
+    log = sub.add_parser("log", help="the exchange log")
+    log.add_argument("action", choices=["check"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    if args.command == "run":
+        return cmd_run(settings, simulators=not args.no_simulators)
+    if args.command == "serve":
+        _uvicorn(settings, production=True)
+        return 0
+    if args.command == "keys":
+        return cmd_keys_init(settings)
+    if args.command == "token":
+        _out(_token(settings, args.client, args.scope))
+        return 0
+    if args.command in ("push", "pull"):
+        body = json.loads(args.file.read_text(encoding="utf-8"))
+        return _send(settings, args.client, "POST", f"/v1/exchanges/{args.command}", body, args.idempotency_key)
+    if args.command == "status":
+        return _send(settings, args.client, "GET", f"/v1/exchanges/{args.exchange_id}")
+    if args.command == "policy":
+        return cmd_policy_test(settings)
+    return cmd_log_check(settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""The exchange API. Thin: parse, authorise, hand to the service, map the outcome to an HTTP answer."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import JSONResponse, Response
+
+from gateway.auth.dependencies import require_scope
+from gateway.auth.tokens import Principal
+from gateway.core.errors import BadRequest, DeliveryFailed, ExchangeRefused, UnsupportedMediaType
+from gateway.core.problems import render_problem
+from gateway.core.tracing import current_trace_id, new_trace_id
+from gateway.exchange import service
+from gateway.exchange.schemas import ExchangeResult, PullRequest, PushRequest
+
+router = APIRouter(prefix="/v1/exchanges", tags=["exchanges"])
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,200}$")
+
+PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Malformed request", **PROBLEM},
+    401: {"description": "Missing or invalid access token", **PROBLEM},
+    403: {"description": "Refused by policy, acting for another organisation, or insufficient scope", **PROBLEM},
+    409: {"description": "Same Idempotency-Key still in flight", **PROBLEM},
+    413: {"description": "Body too large", **PROBLEM},
+    415: {"description": "Not application/json", **PROBLEM},
+    422: {"description": "Invalid fields (listed in invalid_params), unknown organisation, reused key", **PROBLEM},
+    502: {"description": "Logged, but the partner could not be reached", **PROBLEM},
+    503: {"description": "Fail closed: no policy decision or no durable log; nothing relayed", **PROBLEM},
+}
+
+
+async def json_body(request: Request) -> None:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise UnsupportedMediaType(detail="Send the request body as application/json.")
+
+
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description=(
+    "Makes a repeated request safe: the same key with the same body returns the first outcome and relays "
+    "nothing again; with a different body it is refused (422)."))]
+
+
+def _key(value: str | None) -> str | None:
+    if value is not None and not _IDEMPOTENCY_KEY.match(value):
+        raise BadRequest(detail="The Idempotency-Key must be 8 to 200 visible ASCII characters.")
+    return value
+
+
+def _answer(request: Request, result: ExchangeResult, *, created: int, replayed: bool) -> Response:
+    headers = {"Idempotent-Replayed": "true"} if replayed else {}
+    body = result.model_dump(mode="json", exclude_none=False)
+    if result.status == "refused":
+        error: ExchangeRefused | DeliveryFailed = ExchangeRefused(
+            detail="; ".join(result.reasons) or "Refused by policy.", extra={"exchange": body}, headers=headers)
+        return render_problem(request, error)
+    if result.status == "failed":
+        error = DeliveryFailed(detail="The partner system could not be reached; the exchange is logged as failed.",
+                               extra={"exchange": body}, headers=headers)
+        return render_problem(request, error)
+    status = 202 if result.status in ("pending_review", "delivering") else created
+    return JSONResponse(body, status_code=status, headers={**headers, "Location":
+                        f"/v1/exchanges/{result.exchange_id}"})
+
+
+@router.post("/push", status_code=201, response_model=ExchangeResult, dependencies=[Depends(json_body)],
+             summary="Verstrekken: send dossier data to another organisation",
+             responses={202: {"description": "Escalated for human review; nothing relayed",
+                              "model": ExchangeResult}, **ERRORS})
+async def push(request: Request, body: PushRequest, idempotency_key: IdempotencyKey = None,
+               principal: Principal = Depends(require_scope("exchange:push"))) -> Response:
+    key = _key(idempotency_key)
+    result, replayed = await service.push(request.app.state.exchange, principal=principal, body=body,
+                                          idempotency_key=key, trace_id=current_trace_id() or new_trace_id())
+    return _answer(request, result, created=201, replayed=replayed)
+
+
+@router.post("/pull", status_code=200, response_model=ExchangeResult, dependencies=[Depends(json_body)],
+             summary="Bevragen: obtain data categories from the organisation that holds them",
+             responses={202: {"description": "Escalated for human review; nothing fetched",
+                              "model": ExchangeResult}, **ERRORS})
+async def pull(request: Request, body: PullRequest, idempotency_key: IdempotencyKey = None,
+               principal: Principal = Depends(require_scope("exchange:pull"))) -> Response:
+    key = _key(idempotency_key)
+    result, replayed = await service.pull(request.app.state.exchange, principal=principal, body=body,
+                                          idempotency_key=key, trace_id=current_trace_id() or new_trace_id())
+    return _answer(request, result, created=200, replayed=replayed)
+
+
+@router.get("/{exchange_id}", response_model=ExchangeResult, summary="Status of an exchange (parties only)",
+            responses={401: ERRORS[401], 403: ERRORS[403], 404: {"description": "Unknown, or not yours", **PROBLEM}})
+async def get_exchange(exchange_id: str, request: Request,
+                       principal: Principal = Depends(require_scope("exchange:read"))) -> ExchangeResult:
+    return await service.get_exchange(request.app.state.exchange, principal=principal, exchange_id=exchange_id)

@@ -1,0 +1,75 @@
+"""Append to and read the exchange log.
+
+Entries are serialised canonically (sorted keys, no insignificant whitespace, UTF-8: RFC 8785 for the value
+types we log — we never log floats) and each row keeps its RFC 9162 leaf hash `SHA-256(0x00 || entry)`, the
+basis for the Merkle tree, checkpoints and proofs. The log is a sink: it is written, never updated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from typing import Any
+
+import orjson
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from gateway.exchange_log.models import LogEntry
+
+SCHEMA = "kgb-gateway/log-record/v1"
+
+
+def canonical_json(value: Any) -> bytes:
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+
+
+def leaf_hash(entry: bytes) -> str:
+    return hashlib.sha256(b"\x00" + entry).hexdigest()
+
+
+def payload_hash(payload: Any) -> str:
+    return "sha256:" + hashlib.sha256(canonical_json(payload)).hexdigest()
+
+
+def append(session: Session, *, kind: str, record: dict[str, Any], now: dt.datetime) -> LogEntry:
+    """Add one entry at the next position within the caller's transaction (committed by the caller)."""
+    last = session.execute(select(func.max(LogEntry.position))).scalar_one_or_none()
+    position = 0 if last is None else int(last) + 1
+    record_id = str(uuid.uuid4())
+    body = {"schema": SCHEMA, "record_id": record_id, "position": position, "kind": kind,
+            "time": now.isoformat(timespec="microseconds"), **record}
+    entry = canonical_json(body)
+    row = LogEntry(
+        position=position,
+        record_id=record_id,
+        kind=kind,
+        exchange_id=record.get("exchange_id"),
+        recorded_at=now,
+        sender_id=(record.get("sender") or {}).get("id"),
+        recipient_id=(record.get("recipient") or {}).get("id"),
+        purpose=record.get("purpose"),
+        flow=record.get("flow"),
+        outcome=(record.get("decision") or {}).get("outcome") or record.get("outcome"),
+        trace_id=record.get("trace_id"),
+        entry=entry.decode(),
+        leaf_hash=leaf_hash(entry),
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def entries_for_exchange(session: Session, exchange_id: str) -> list[LogEntry]:
+    statement = select(LogEntry).where(LogEntry.exchange_id == exchange_id).order_by(LogEntry.position)
+    return list(session.execute(statement).scalars())
+
+
+def verify_leaf_hashes(session: Session) -> list[int]:
+    """Positions whose stored leaf hash no longer matches their entry (a first tamper check)."""
+    bad: list[int] = []
+    for row in session.execute(select(LogEntry).order_by(LogEntry.position)).scalars():
+        if leaf_hash(row.entry.encode()) != row.leaf_hash:
+            bad.append(row.position)
+    return bad

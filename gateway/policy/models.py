@@ -1,0 +1,48 @@
+"""The decision model: what a policy answers about one exchange."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.core.types import Outcome, Treatment
+
+
+class LegalBasis(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    avg_article: str
+    avg_special: str | None = None
+    national_article: str | None = None
+    citation: str | None = None
+    link: str | None = None
+
+
+class ProcessingActivity(BaseModel):
+    id: str
+    version: str
+
+
+class FieldDecision(BaseModel):
+    treatment: Treatment
+    method: str | None = None
+    reason: str | None = None
+
+
+class Decision(BaseModel):
+    """The policy's answer, plus the identity of the policy that gave it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    outcome: Outcome
+    flow: str | None = None
+    reasons: list[str] = Field(default_factory=list)
+    legal_basis: LegalBasis | None = None
+    processing_activity: ProcessingActivity | None = None
+    retention: str | None = None
+    confidentiality: str | None = None
+    obligations: list[str] = Field(default_factory=list)
+    fields: dict[str, FieldDecision] = Field(default_factory=dict)
+    decision_id: str = ""
+    bundle_hash: str = ""
+    engine: str = ""
