@@ -26,7 +26,7 @@ import httpx
 
 from gateway.core.settings import Settings, get_settings
 
-SIMULATOR_PORTS = {"veilig_thuis": 8101, "rvdk": 8102, "gi": 8103, "wijkteam": 8104, "research": 8105}
+SIMULATORS = ("veilig_thuis", "rvdk", "gi", "wijkteam", "research")
 
 
 def _out(text: str) -> None:
@@ -47,14 +47,15 @@ def cmd_keys_init(settings: Settings) -> int:
     return 0
 
 
-def _start_simulators(host: str) -> list[subprocess.Popen[bytes]]:
+def _start_simulators(host: str, base_port: int) -> list[subprocess.Popen[bytes]]:
     processes = []
-    for name, port in SIMULATOR_PORTS.items():
+    ports = {name: base_port + i for i, name in enumerate(SIMULATORS)}
+    for name, port in ports.items():
         os.environ[f"GATEWAY_SIM_{name.upper()}_URL"] = f"http://{host}:{port}"
         processes.append(subprocess.Popen([sys.executable, "-m", "adapters.simulators", name, "--host", host,
                                            "--port", str(port)]))
     deadline = time.monotonic() + 20
-    for _name, port in SIMULATOR_PORTS.items():
+    for port in ports.values():
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"http://{host}:{port}/health", timeout=0.5).status_code == 200:
@@ -76,7 +77,7 @@ def _uvicorn(settings: Settings, *, production: bool) -> None:
 
 def cmd_run(settings: Settings, *, simulators: bool) -> int:
     cmd_keys_init(settings)
-    processes = _start_simulators("127.0.0.1") if simulators else []
+    processes = _start_simulators("127.0.0.1", settings.simulator_base_port) if simulators else []
     try:
         _out(f"gateway on {settings.public_url} (API docs: {settings.public_url}/docs); Ctrl-C stops")
         _uvicorn(settings, production=False)

@@ -18,6 +18,7 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     host: str = "127.0.0.1"
     port: int = 8000
+    simulator_base_port: int = 8101  # `gateway run` puts the five simulators on this port and the next four
     public_url: str = "http://127.0.0.1:8000"
 
     database_url: str = Field(default_factory=lambda: f"sqlite:///{REPO_ROOT / 'var' / 'gateway.db'}")

@@ -101,7 +101,10 @@ async def _idempotent_replay(deps: ExchangeDeps, caller: str, key: str | None,
         statement = select(ExchangeRow).where(ExchangeRow.caller_id == caller, ExchangeRow.idempotency_key == key)
         return session.execute(statement).scalars().first()
 
-    row = await run_db(deps.db, find)
+    try:
+        row = await run_db(deps.db, find)
+    except (SQLAlchemyError, OSError) as exc:
+        raise LogUnavailable(detail="The exchange store cannot be read; nothing was relayed.") from exc
     if row is None:
         return None
     if row.request_hash != digest:
