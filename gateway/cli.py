@@ -52,7 +52,7 @@ def _start_simulators(host: str, base_port: int) -> list[subprocess.Popen[bytes]
     ports = {name: base_port + i for i, name in enumerate(SIMULATORS)}
     for name, port in ports.items():
         os.environ[f"GATEWAY_SIM_{name.upper()}_URL"] = f"http://{host}:{port}"
-        processes.append(subprocess.Popen([sys.executable, "-m", "adapters.simulators", name, "--host", host,
+        processes.append(subprocess.Popen([sys.executable,  # noqa: S603 - fixed argv, no user input "-m", "adapters.simulators", name, "--host", host,
                                            "--port", str(port)]))
     deadline = time.monotonic() + 20
     for port in ports.values():
@@ -96,7 +96,7 @@ def _token(settings: Settings, client: str, scope: str | None = None) -> str:
                        private_key_path=settings.keys_dir / "clients" / f"{client}.pem", scope=scope)
 
 
-def _send(settings: Settings, client: str, method: str, path: str, body: Any = None,
+def _send(settings: Settings, client: str, *, method: str, path: str, body: Any = None,
           key: str | None = None) -> int:
     headers = {"Authorization": f"Bearer {_token(settings, client)}"}
     if key:
@@ -168,7 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return per subcommand
     args = _parser().parse_args(argv)
     settings = get_settings()
     if args.command == "run":
@@ -183,9 +183,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command in ("push", "pull"):
         body = json.loads(args.file.read_text(encoding="utf-8"))
-        return _send(settings, args.client, "POST", f"/v1/exchanges/{args.command}", body, args.idempotency_key)
+        return _send(settings, args.client, method="POST", path=f"/v1/exchanges/{args.command}", body=body,
+                     key=args.idempotency_key)
     if args.command == "status":
-        return _send(settings, args.client, "GET", f"/v1/exchanges/{args.exchange_id}")
+        return _send(settings, args.client, method="GET", path=f"/v1/exchanges/{args.exchange_id}")
     if args.command == "policy":
         return cmd_policy_test(settings)
     return cmd_log_check(settings)

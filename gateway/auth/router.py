@@ -15,18 +15,20 @@ from gateway.core.errors import UnsupportedMediaType
 
 router = APIRouter(tags=["auth"])
 
-_TOKEN_DOC = """OAuth2 client credentials grant with `private_key_jwt` client authentication (RFC 7523,
+_TOKEN_ENDPOINT_DESCRIPTION = (
+    """OAuth2 client credentials grant with `private_key_jwt` client authentication (RFC 7523,
 NL GOV Assurance profile for OAuth 2.0). Send `grant_type=client_credentials`,
 `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`, a `client_assertion` JWT signed
 with the client's registered key (RS256, PS256 or ES256; `iss` = `sub` = client id, `aud` = this endpoint's URL,
 `exp` at most 5 minutes ahead, a unique `jti`) and optionally `scope`. Each assertion is accepted once.
 The answer is a short-lived RFC 9068 JWT access token."""
+)
 
 
 @router.post(
     "/oauth/token",
     summary="Obtain an access token (client credentials, private_key_jwt)",
-    description=_TOKEN_DOC,
+    description=_TOKEN_ENDPOINT_DESCRIPTION,
     openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
         "schema": {"type": "object", "required": ["grant_type", "client_assertion_type", "client_assertion"],
                    "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]},

@@ -24,7 +24,7 @@ from gateway.core.errors import InvalidClient, InvalidGrant, InvalidToken
 from gateway.registry.organisations import ClientConfig, Organisation, OrganisationRegistry
 
 CLIENT_ASSERTION_ALGORITHMS = ["RS256", "PS256", "ES256"]
-ACCESS_TOKEN_ALGORITHM = "RS256"
+ACCESS_TOKEN_ALGORITHM = "RS256"  # noqa: S105 - an algorithm name
 LEEWAY_SECONDS = 30
 
 

@@ -10,7 +10,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from gateway.core.errors import PayloadTooLarge
 from gateway.core.metrics import Metrics
 from gateway.core.problems import render_problem
-from gateway.core.tracing import new_trace_id, parse_traceparent, reset_trace_id, set_trace_id, traceparent_for
+from gateway.core.tracing import (
+    new_trace_id,
+    parse_traceparent,
+    reset_trace_id,
+    set_trace_id,
+    traceparent_for,
+)
 
 
 class GatewayMiddleware:

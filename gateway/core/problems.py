@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from fastapi import FastAPI, Request
@@ -14,13 +14,13 @@ from starlette.responses import Response
 
 from gateway.core.errors import (
     BadRequest,
-    PayloadTooLarge,
     GatewayError,
     InternalError,
     InvalidParam,
     MalformedJson,
     MethodNotAllowed,
     NotFound,
+    PayloadTooLarge,
     ValidationFailed,
 )
 from gateway.core.tracing import current_trace_id
@@ -81,17 +81,17 @@ def validation_problem(exc: RequestValidationError) -> GatewayError:
 
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_gateway_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, GatewayError)
+        exc = cast(GatewayError, exc)
         if exc.status >= 500:
             _log.warning("request failed closed: %s", exc.code)
         return render_problem(request, exc)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
+        exc = cast(RequestValidationError, exc)
         return render_problem(request, validation_problem(exc))
 
     async def on_http_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, StarletteHTTPException)
+        exc = cast(StarletteHTTPException, exc)
         error: GatewayError
         if exc.status_code == 404:
             error = NotFound(detail="No such resource.")

@@ -39,6 +39,9 @@ async def json_body(request: Request) -> None:
         raise UnsupportedMediaType(detail="Send the request body as application/json.")
 
 
+PushCaller = Annotated[Principal, Depends(require_scope("exchange:push"))]
+PullCaller = Annotated[Principal, Depends(require_scope("exchange:pull"))]
+ReadCaller = Annotated[Principal, Depends(require_scope("exchange:read"))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description=(
     "Makes a repeated request safe: the same key with the same body returns the first outcome and relays "
     "nothing again; with a different body it is refused (422)."))]
@@ -70,8 +73,8 @@ def _answer(request: Request, result: ExchangeResult, *, created: int, replayed:
              summary="Verstrekken: send dossier data to another organisation",
              responses={202: {"description": "Escalated for human review; nothing relayed",
                               "model": ExchangeResult}, **ERRORS})
-async def push(request: Request, body: PushRequest, idempotency_key: IdempotencyKey = None,
-               principal: Principal = Depends(require_scope("exchange:push"))) -> Response:
+async def push(request: Request, body: PushRequest, principal: PushCaller,
+               idempotency_key: IdempotencyKey = None) -> Response:
     key = _key(idempotency_key)
     result, replayed = await service.push(request.app.state.exchange, principal=principal, body=body,
                                           idempotency_key=key, trace_id=current_trace_id() or new_trace_id())
@@ -82,8 +85,8 @@ async def push(request: Request, body: PushRequest, idempotency_key: Idempotency
              summary="Bevragen: obtain data categories from the organisation that holds them",
              responses={202: {"description": "Escalated for human review; nothing fetched",
                               "model": ExchangeResult}, **ERRORS})
-async def pull(request: Request, body: PullRequest, idempotency_key: IdempotencyKey = None,
-               principal: Principal = Depends(require_scope("exchange:pull"))) -> Response:
+async def pull(request: Request, body: PullRequest, principal: PullCaller,
+               idempotency_key: IdempotencyKey = None) -> Response:
     key = _key(idempotency_key)
     result, replayed = await service.pull(request.app.state.exchange, principal=principal, body=body,
                                           idempotency_key=key, trace_id=current_trace_id() or new_trace_id())
@@ -92,6 +95,5 @@ async def pull(request: Request, body: PullRequest, idempotency_key: Idempotency
 
 @router.get("/{exchange_id}", response_model=ExchangeResult, summary="Status of an exchange (parties only)",
             responses={401: ERRORS[401], 403: ERRORS[403], 404: {"description": "Unknown, or not yours", **PROBLEM}})
-async def get_exchange(exchange_id: str, request: Request,
-                       principal: Principal = Depends(require_scope("exchange:read"))) -> ExchangeResult:
+async def get_exchange(exchange_id: str, request: Request, principal: ReadCaller) -> ExchangeResult:
     return await service.get_exchange(request.app.state.exchange, principal=principal, exchange_id=exchange_id)

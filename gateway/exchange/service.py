@@ -7,6 +7,7 @@ minimises, logs, and only then returns the data to the caller.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import logging
@@ -16,9 +17,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from gateway.auth.tokens import Principal
 from gateway.core.database import run_db
@@ -98,8 +99,9 @@ async def _idempotent_replay(deps: ExchangeDeps, caller: str, key: str | None,
         return None
 
     def find(session: Session) -> ExchangeRow | None:
-        statement = select(ExchangeRow).where(ExchangeRow.caller_id == caller, ExchangeRow.idempotency_key == key)
-        return session.execute(statement).scalars().first()
+        statement = select(ExchangeRow).where(col(ExchangeRow.caller_id) == caller,
+                                              col(ExchangeRow.idempotency_key) == key)
+        return session.exec(statement).first()
 
     try:
         row = await run_db(deps.db, find)
@@ -268,21 +270,19 @@ async def _log_delivery(deps: ExchangeDeps, p: _Prepared, *, status: str, reason
         return None
 
 
-async def _decide_or_log_refusal(deps: ExchangeDeps, p: _Prepared, policy_input: dict[str, Any],
+async def _decide_or_log_refusal(deps: ExchangeDeps, p: _Prepared, *, policy_input: dict[str, Any],
                                  subjects: list[dict[str, str]], fields: list[DossierField],
                                  payload_hash: str | None) -> Decision:
     try:
         return await _decide(deps, policy_input)
     except PolicyUnavailable:
         # Still leave a trace of the attempt; without an idempotency key so a retry can go through.
-        try:
+        with contextlib.suppress(LogUnavailable):
             await _log_exchange(deps, p, decision=_failed_closed_decision(deps), policy_input=policy_input,
                                 applied=_all_dropped(fields), subjects=subjects, status="refused",
                                 payload_hash=payload_hash, relayed_hash=None,
                                 delivery={"status": "not_relayed", "reason": "policy_unavailable"},
                                 keep_key=False)
-        except LogUnavailable:
-            pass
         raise
 
 
@@ -308,7 +308,8 @@ async def push(deps: ExchangeDeps, *, principal: Principal, body: PushRequest, i
         requested_categories=[f.category for f in fields if f.category != "structure"], fields=fields,
         today=p.created.date())
     payload_hash = log_service.payload_hash(dossier)
-    decision = await _decide_or_log_refusal(deps, p, policy_input, subjects, fields, payload_hash)
+    decision = await _decide_or_log_refusal(deps, p, policy_input=policy_input, subjects=subjects, fields=fields,
+                                            payload_hash=payload_hash)
     minimised: dict[str, Any] = {}
     applied = _all_dropped(fields)
     if decision.outcome is Outcome.ALLOW:
@@ -324,10 +325,11 @@ async def push(deps: ExchangeDeps, *, principal: Principal, body: PushRequest, i
         delivery={"status": "pending" if decision.outcome is Outcome.ALLOW else "not_relayed"})
     if decision.outcome is not Outcome.ALLOW:
         return result, False
-    return await _relay_push(deps, p, body, decision, minimised, result, written), False
+    return await _relay_push(deps, p, body=body, decision=decision, minimised=minimised, result=result,
+                             written=written), False
 
 
-async def _relay_push(deps: ExchangeDeps, p: _Prepared, body: PushRequest, decision: Decision,
+async def _relay_push(deps: ExchangeDeps, p: _Prepared, *, body: PushRequest, decision: Decision,
                       minimised: dict[str, Any], result: ExchangeResult, written: _Written) -> ExchangeResult:
     delivery = Delivery(
         exchange_id=p.exchange_id, delivery_key=f"{p.exchange_id}:{p.parties.recipient.id}",
@@ -381,16 +383,18 @@ async def pull(deps: ExchangeDeps, *, principal: Principal, body: PullRequest, i
             today=p.created.date())
 
     pre_input = make_input([])
-    pre = await _decide_or_log_refusal(deps, p, pre_input, subjects, [], None)
+    pre = await _decide_or_log_refusal(deps, p, policy_input=pre_input, subjects=subjects, fields=[],
+                                       payload_hash=None)
     if pre.outcome is not Outcome.ALLOW:
         result, _ = await _log_exchange(deps, p, decision=pre, policy_input=pre_input, applied=[],
                                         subjects=subjects, status=_status_for(pre), payload_hash=None,
                                         relayed_hash=None, delivery={"status": "not_relayed"})
         return result, False
-    return await _fetch_and_answer(deps, p, body, subjects, requested, make_input, pre, pre_input), False
+    return await _fetch_and_answer(deps, p, body=body, subjects=subjects, requested=requested,
+                                   make_input=make_input, pre=pre, pre_input=pre_input), False
 
 
-async def _fetch_and_answer(deps: ExchangeDeps, p: _Prepared, body: PullRequest, subjects: list[dict[str, str]],
+async def _fetch_and_answer(deps: ExchangeDeps, p: _Prepared, *, body: PullRequest, subjects: list[dict[str, str]],
                             requested: list[str], make_input: Any, pre: Decision,
                             pre_input: dict[str, Any]) -> ExchangeResult:
     fetch = FetchRequest(
@@ -406,8 +410,10 @@ async def _fetch_and_answer(deps: ExchangeDeps, p: _Prepared, body: PullRequest,
         return result
     fields = flatten(dossier)
     policy_input = make_input(fields)
-    decision = await _decide_or_log_refusal(deps, p, policy_input, subjects, fields, None)
-    applied, minimised = _all_dropped(fields), {}
+    decision = await _decide_or_log_refusal(deps, p, policy_input=policy_input, subjects=subjects, fields=fields,
+                                            payload_hash=None)
+    applied = _all_dropped(fields)
+    minimised: dict[str, Any] = {}
     if decision.outcome is Outcome.ALLOW:
         rules = _rules(decision)
         for f in fields:  # only what was asked for, whatever the holder sent

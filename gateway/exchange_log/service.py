@@ -13,8 +13,8 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from gateway.exchange_log.models import LogEntry
 
@@ -35,7 +35,7 @@ def payload_hash(payload: Any) -> str:
 
 def append(session: Session, *, kind: str, record: dict[str, Any], now: dt.datetime) -> LogEntry:
     """Add one entry at the next position within the caller's transaction (committed by the caller)."""
-    last = session.execute(select(func.max(LogEntry.position))).scalar_one_or_none()
+    last = session.exec(select(func.max(LogEntry.position))).one_or_none()
     position = 0 if last is None else int(last) + 1
     record_id = str(uuid.uuid4())
     body = {"schema": SCHEMA, "record_id": record_id, "position": position, "kind": kind,
@@ -62,14 +62,11 @@ def append(session: Session, *, kind: str, record: dict[str, Any], now: dt.datet
 
 
 def entries_for_exchange(session: Session, exchange_id: str) -> list[LogEntry]:
-    statement = select(LogEntry).where(LogEntry.exchange_id == exchange_id).order_by(LogEntry.position)
-    return list(session.execute(statement).scalars())
+    statement = select(LogEntry).where(col(LogEntry.exchange_id) == exchange_id).order_by(col(LogEntry.position))
+    return list(session.exec(statement).all())
 
 
 def verify_leaf_hashes(session: Session) -> list[int]:
     """Positions whose stored leaf hash no longer matches their entry (a first tamper check)."""
-    bad: list[int] = []
-    for row in session.execute(select(LogEntry).order_by(LogEntry.position)).scalars():
-        if leaf_hash(row.entry.encode()) != row.leaf_hash:
-            bad.append(row.position)
-    return bad
+    rows = session.exec(select(LogEntry).order_by(col(LogEntry.position))).all()
+    return [row.position for row in rows if leaf_hash(row.entry.encode()) != row.leaf_hash]
