@@ -6,7 +6,9 @@ document → the canonical dossier), `build_query` (a fetch request → the nati
 `httpx.AsyncClient` the relay passes in; this module never creates a client.
 
 Errors are `AdapterError` reason codes only. Partner answers and mapping failures are never echoed into an
-exception, because they may hold personal data:
+exception, because they may hold personal data; for the same reason a mapping or parsing error is raised
+`from None`, so no value-bearing cause rides along in a traceback (transport errors keep theirs: they name
+a URL, never a person):
 - transport errors and timeouts → `unreachable`
 - 4xx → `rejected` (with the status), 5xx → `partner_error` (with the status), other non-2xx → `bad_response`
 - an answer that is not the expected JSON → `bad_response`
@@ -62,11 +64,17 @@ def _url(endpoint: PartnerEndpoint, path: str) -> str:
     return endpoint.base_url.rstrip("/") + path
 
 
-async def _post(client: httpx.AsyncClient, url: str, body: Json,
+def _dumps(body: Json) -> bytes:
+    try:
+        return orjson.dumps(body)
+    except orjson.JSONEncodeError:  # a value JSON cannot carry: refuse before any I/O
+        raise AdapterError("unmappable") from None
+
+
+async def _post(client: httpx.AsyncClient, url: str, content: bytes,
                 headers: Mapping[str, str]) -> httpx.Response:
     try:
-        return await client.post(url, content=orjson.dumps(body),
-                                 headers={"Content-Type": "application/json", **headers})
+        return await client.post(url, content=content, headers={"Content-Type": "application/json", **headers})
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         raise AdapterError("unreachable") from exc
 
@@ -81,8 +89,8 @@ def _json_object(response: httpx.Response) -> Json:
         raise AdapterError("bad_response", status)
     try:
         body = orjson.loads(response.content)
-    except orjson.JSONDecodeError as exc:
-        raise AdapterError("bad_response", status) from exc
+    except orjson.JSONDecodeError:
+        raise AdapterError("bad_response", status) from None
     if not isinstance(body, dict):
         raise AdapterError("bad_response", status)
     return body
@@ -108,26 +116,26 @@ class RestAdapter:
             return self._encode(delivery)
         except AdapterError:
             raise
-        except _MAPPING_ERRORS as exc:
-            raise AdapterError("unmappable") from exc
+        except _MAPPING_ERRORS:
+            raise AdapterError("unmappable") from None
 
     def to_canonical(self, native: Json) -> Json:
         try:
             return self._decode(native)
-        except _MAPPING_ERRORS as exc:
-            raise AdapterError("bad_response") from exc
+        except _MAPPING_ERRORS:
+            raise AdapterError("bad_response") from None
 
     async def deliver(self, client: httpx.AsyncClient, endpoint: PartnerEndpoint,
                       delivery: Delivery) -> DeliveryReceipt:
-        body = self.to_native(delivery)  # before any I/O: an unmappable dossier never half-leaves
+        content = _dumps(self.to_native(delivery))  # before any I/O: an unmappable dossier never half-leaves
         headers = {"Idempotency-Key": delivery.delivery_key,
                    **trace_headers(delivery.trace_id, delivery.exchange_id)}
-        response = await _post(client, _url(endpoint, self.deliver_path), body, headers)
+        response = await _post(client, _url(endpoint, self.deliver_path), content, headers)
         receipt = _json_object(response)
         try:
             reference = self._receipt_reference(receipt)
-        except _MAPPING_ERRORS as exc:
-            raise AdapterError("bad_response", response.status_code) from exc
+        except _MAPPING_ERRORS:
+            raise AdapterError("bad_response", response.status_code) from None
         if not isinstance(reference, str) or not reference:
             raise AdapterError("bad_response", response.status_code)
         return DeliveryReceipt(status_code=response.status_code, partner_reference=reference)
@@ -137,7 +145,10 @@ class RestAdapter:
         bsns = subject_bsns(request)
         if not bsns:
             raise AdapterError("no_subject_identifier")
-        query = self._build_query(request, bsns)
+        try:
+            query = _dumps(self._build_query(request, bsns))
+        except _MAPPING_ERRORS:
+            raise AdapterError("unmappable") from None
         headers = trace_headers(request.trace_id, request.exchange_id)
         response = await _post(client, _url(endpoint, self.query_path), query, headers)
         return self.to_canonical(_json_object(response))

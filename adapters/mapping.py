@@ -13,6 +13,7 @@ a known code) and pass anything else — a pseudonym, a year, an age band — th
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -48,10 +49,16 @@ def code_list(pairs: Mapping[str, str]) -> Codec:
                  lambda v: backward.get(v, v) if isinstance(v, str) else v)
 
 
+def iso_if_date(value: Any) -> Any:
+    """A `date` object (a dossier dumped in python mode) as its ISO string; anything else unchanged."""
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
 def _regex_swap(pattern: str, template: str) -> Callable[[Any], Any]:
     compiled = re.compile(pattern)
 
     def swap(value: Any) -> Any:
+        value = iso_if_date(value)
         if isinstance(value, str) and (match := compiled.fullmatch(value)):
             return template.format(*match.groups())
         return value  # a generalised date ("2015", "0-4") stays as it is
@@ -173,18 +180,3 @@ class Record:
         if not isinstance(value, Mapping):
             raise TypeError("native value is not an object")
         return self.decode(value)
-
-
-def compact(doc: Mapping[str, Any]) -> Json:
-    """Drop None values recursively: the canonical dossier arrives dumped with exclude_none."""
-    out: Json = {}
-    for key, value in doc.items():
-        if value is None:
-            continue
-        if isinstance(value, Mapping):
-            out[key] = compact(value)
-        elif isinstance(value, list):
-            out[key] = [compact(v) if isinstance(v, Mapping) else v for v in value]
-        else:
-            out[key] = value
-    return out

@@ -6,6 +6,10 @@ query names its subjects) as a `SimulatorSpec`; `build_app` turns that into a Fa
   answers the first receipt with 200 and is not stored again; the same key with another body is a 422);
 - the native query endpoint: answers a seeded fixture dossier that contains one of the asked BSNs, else 404;
 - `GET`/`DELETE /_sim/received`, `POST`/`DELETE /_sim/faults`, `GET /health`.
+Faults: `{"fail_next": N, "status": S}` answers the next N calls with S (nothing stored);
+`{"delay_seconds": D, "count": N}` holds the next N calls for D seconds — a receive call is stored first and
+then held, like a partner whose answer never arrives in time. `scope` picks "receive" (default), "query" or
+"any"; a failure can carry a delay too.
 Nothing is written to disk: simulators hold test data, but they must behave like a partner that keeps
 what it receives confidential.
 """
@@ -28,6 +32,10 @@ Json = dict[str, Any]
 Scope = Literal["receive", "query", "any"]
 
 
+def _as_is(document: Json) -> Json:
+    return document
+
+
 @dataclass(frozen=True)
 class SimulatorSpec:
     title: str
@@ -39,6 +47,8 @@ class SimulatorSpec:
     fixtures: list[Json]  # native dossier documents, answered as they are
     fixture_bsns: Callable[[Json], set[str]]  # identifiers a fixture can be found by
     validate: Callable[[Json], str | None]  # native message → error code, or None when acceptable
+    answer: Callable[[Json], Json] = _as_is  # how a found fixture is wrapped in the query answer
+    error_media_type: str = "application/json"
 
 
 class FaultRequest(BaseModel):
@@ -77,16 +87,14 @@ class SimState:
         elif delay:
             self.faults.append(_Fault(request.count or 1, None, delay, scope))
 
-    async def apply_fault(self, scope: Scope) -> int | None:
-        """Consume one matching fault: sleep its delay, return its failure status (None: carry on)."""
+    def take_fault(self, scope: Scope) -> _Fault | None:
+        """Consume one use of the first fault that applies to this endpoint."""
         for fault in self.faults:
             if fault.scope in (scope, "any"):
                 fault.remaining -= 1
                 if fault.remaining <= 0:
                     self.faults.remove(fault)
-                if fault.delay:
-                    await asyncio.sleep(fault.delay)
-                return fault.status
+                return fault
         return None
 
 
@@ -116,7 +124,9 @@ def _find_fixture(spec: SimulatorSpec, bsns: list[str]) -> Json | None:
     return None
 
 
-class _Refused(Exception):  # noqa: N818 - control flow inside this module, never raised outside it
+class _Refused(Exception):
+    """Control flow inside this module: a native error answer, never raised outside it."""
+
     def __init__(self, status: int, code: str) -> None:
         super().__init__(code)
         self.status = status
@@ -152,32 +162,39 @@ def _store(state: SimState, spec: SimulatorSpec, request: Request, key: str, bod
 
 def _add_native_routes(app: FastAPI, spec: SimulatorSpec, state: SimState) -> None:
     def error(status: int, code: str) -> JSONResponse:
-        return JSONResponse(spec.error_body(status, code), status_code=status)
+        return JSONResponse(spec.error_body(status, code), status_code=status, media_type=spec.error_media_type)
 
     @app.post(spec.receive_path)
     async def receive(request: Request) -> Response:
-        failure = await state.apply_fault("receive")
-        if failure is not None:
-            return error(failure, "storing")
+        fault = state.take_fault("receive")
+        if fault is not None and fault.status is not None:
+            await asyncio.sleep(fault.delay)
+            return error(fault.status, "storing")
         try:
             key, body = await _admit(request, spec)
             status, receipt = _store(state, spec, request, key, body)
         except _Refused as refused:
             return error(refused.status, refused.code)
+        if fault is not None:
+            # A hang after storing is the relay's hard case: the partner has the message, the gateway
+            # times out and retries, and the retry must be answered from the idempotency store.
+            await asyncio.sleep(fault.delay)
         return JSONResponse(receipt, status_code=status)
 
     @app.post(spec.query_path)
     async def query(request: Request) -> Response:
-        failure = await state.apply_fault("query")
-        if failure is not None:
-            return error(failure, "lookup")
+        fault = state.take_fault("query")
+        if fault is not None:
+            await asyncio.sleep(fault.delay)
+            if fault.status is not None:
+                return error(fault.status, "lookup")
         body = await _json_body(request)
         if body is None:
             return error(400, "not_json")
         found = _find_fixture(spec, spec.query_bsns(body))
         if found is None:
             return error(404, "not_found")
-        return JSONResponse(found)
+        return JSONResponse(spec.answer(found))
 
 
 def _add_test_routes(app: FastAPI, state: SimState) -> None:

@@ -52,17 +52,24 @@ def _start_simulators(host: str, base_port: int) -> list[subprocess.Popen[bytes]
     ports = {name: base_port + i for i, name in enumerate(SIMULATORS)}
     for name, port in ports.items():
         os.environ[f"GATEWAY_SIM_{name.upper()}_URL"] = f"http://{host}:{port}"
-        processes.append(subprocess.Popen([sys.executable,  # noqa: S603 - fixed argv, no user input "-m", "adapters.simulators", name, "--host", host,
-                                           "--port", str(port)]))
-    deadline = time.monotonic() + 20
-    for port in ports.values():
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"http://{host}:{port}/health", timeout=0.5).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        argv = [sys.executable, "-m", "adapters.simulators", name, "--host", host, "--port", str(port)]
+        processes.append(subprocess.Popen(argv))  # noqa: S603 - fixed argv, no user input
+    deadline = time.monotonic() + 30
+    for name, port in ports.items():
+        while not _healthy(f"http://{host}:{port}/health"):
+            if time.monotonic() > deadline:
+                for process in processes:
+                    process.terminate()
+                raise SystemExit(f"the {name} simulator did not start on port {port}")
+            time.sleep(0.1)
     return processes
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=0.5).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _uvicorn(settings: Settings, *, production: bool) -> None:

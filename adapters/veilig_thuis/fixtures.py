@@ -23,7 +23,7 @@ VOORBEELD: dict[str, Any] = {
              "persoonsgegevens": {"bsn": "999990007", "voornamen": "Sem", "achternaam": "Voorbeeld",
                                   "geboortedatum": "03-09-2019", "geslacht": "M"}},
             {"betrokkeneId": "b3", "gezinsrol": "OUDER",
-             "persoonsgegevens": {"bsn": "999990019", "voornamen": "Eva", "achternaam": "Voorbeeld",
+             "persoonsgegevens": {"bsn": "123456782", "voornamen": "Eva", "achternaam": "Voorbeeld",
                                   "geboortedatum": "25-01-1988", "geslacht": "V",
                                   "nationaliteit": "Nederlandse"},
              "bereikbaarheid": {"telefoon": "0600000001", "taal": "Nederlands", "tolkNodig": False}},

@@ -15,7 +15,7 @@ from gateway.core.errors import UnsupportedMediaType
 
 router = APIRouter(tags=["auth"])
 
-_TOKEN_ENDPOINT_DESCRIPTION = (
+_GRANT_DESCRIPTION = (
     """OAuth2 client credentials grant with `private_key_jwt` client authentication (RFC 7523,
 NL GOV Assurance profile for OAuth 2.0). Send `grant_type=client_credentials`,
 `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`, a `client_assertion` JWT signed
@@ -28,7 +28,7 @@ The answer is a short-lived RFC 9068 JWT access token."""
 @router.post(
     "/oauth/token",
     summary="Obtain an access token (client credentials, private_key_jwt)",
-    description=_TOKEN_ENDPOINT_DESCRIPTION,
+    description=_GRANT_DESCRIPTION,
     openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
         "schema": {"type": "object", "required": ["grant_type", "client_assertion_type", "client_assertion"],
                    "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]},

@@ -38,7 +38,7 @@ from gateway.dossier.fields import DossierField, flatten
 from gateway.dossier.model import Gezinsdossier
 from gateway.exchange import records
 from gateway.exchange.models import ExchangeRow
-from gateway.exchange.schemas import ExchangeResult, PullRequest, PushRequest
+from gateway.exchange.schemas import DeliveryOutcome, ExchangeResult, PullRequest, PushRequest
 from gateway.exchange_log import service as log_service
 from gateway.exchange_log.models import LogEntry
 from gateway.policy.engine import PolicyEngine
@@ -337,7 +337,8 @@ async def _relay_push(deps: ExchangeDeps, p: _Prepared, *, body: PushRequest, de
         purpose=p.purpose, flow=decision.flow or "", legal_basis=result.legal_basis.model_dump()
         if result.legal_basis else {}, log_position=written.log.position, trace_id=p.trace_id,
         dossier=minimised, context={"kader": body.context.kader.value if body.context.kader else None,
-                                    "urgency": body.context.urgency.value})
+                                    "urgency": body.context.urgency.value,
+                                    "confidentiality": decision.confidentiality})
     try:
         receipt = await deps.relay.deliver(p.parties.recipient, delivery)
         status, reason, reference = "delivered", None, receipt.partner_reference
@@ -347,8 +348,8 @@ async def _relay_push(deps: ExchangeDeps, p: _Prepared, *, body: PushRequest, de
                                    refers_to=written.log.position)
     final = result.model_copy(update={
         "status": status if position is not None else "delivering",
-        "delivery": {"status": status, "partner_reference": reference, "log_position": position,
-                     "reason": reason}})
+        "delivery": DeliveryOutcome(status=status, partner_reference=reference, log_position=position,
+                                    reason=reason)})
     await _save_summary(deps, p.exchange_id, final, position)
     return final
 

@@ -25,6 +25,8 @@ from gateway.core.errors import PolicyUnavailable
 from gateway.policy.bundle import DECISION_RULE, PolicyBundle
 from gateway.policy.models import Decision
 
+_PARKED: list[Any] = []
+
 
 class PolicyEngine(Protocol):
     name: str
@@ -57,18 +59,29 @@ class EmbeddedEngine:
         self.bundle = bundle
         self.bundle_hash = bundle.hash
         self._data_json = orjson.dumps(bundle.data).decode()
-        self._local = threading.local()
+        # regorus engines are 'unsendable': used and dropped only on the thread that made them.
+        self._engines: dict[int, Any] = {}
         self._engine()  # compile once now so a broken bundle stops the start, not the first request
 
     def _engine(self) -> Any:
-        engine = getattr(self._local, "engine", None)
+        thread = threading.get_ident()
+        engine = self._engines.get(thread)
         if engine is None:
             engine = regorus.Engine()
             for name, source in self.bundle.modules.items():
                 engine.add_policy(name, source)
             engine.add_data_json(self._data_json)
-            self._local.engine = engine
+            self._engines[thread] = engine
         return engine
+
+    def close(self) -> None:
+        """Drop this thread's engine here, on its own thread."""
+        self._engines.pop(threading.get_ident(), None)
+
+    def __del__(self) -> None:
+        # Engines of other threads must not be dropped on this one: park them for the process's lifetime.
+        _PARKED.extend(self._engines.values())
+        self._engines.clear()
 
     def evaluate(self, policy_input: dict[str, Any]) -> Any:
         engine = self._engine()
@@ -87,7 +100,7 @@ class EmbeddedEngine:
         return True
 
     async def aclose(self) -> None:
-        return None
+        self.close()
 
 
 class _ExplicitTlsOpaClient(AsyncOpaClient):  # type: ignore[misc]

@@ -86,8 +86,8 @@ def _prune(value: Any) -> Any:
         return {k: v for k, v in pruned.items() if v not in ({}, [], None)}
     if isinstance(value, list):
         if value and all(isinstance(v, dict) for v in value):
-            # Keep list positions stable for refs; an emptied element stays as {} only if others remain.
-            items = [_prune(v) for v in value]
-            return items if any(items) else []
+            # Fully dropped elements go too (even a withheld person's existence is not disclosed); links between
+            # parts of a dossier use `ref`s, never list positions, so nothing dangles.
+            return [item for item in (_prune(v) for v in value) if item]
         return value
     return value

@@ -124,7 +124,7 @@ async def test_reporter_identity_never_reaches_the_wijkteam_in_f9(
 
 async def test_research_extract_carries_pseudonyms_and_generalised_dates(
         client: httpx.AsyncClient, settings: Settings, app: FastAPI, simulators: dict[str, FastAPI]) -> None:
-    body = melding_request(recipient="monitor-regio-utrecht", purpose="onderzoek_monitoring",
+    body = melding_request(recipient="monitor-regio-utrecht", purpose="onderzoek_en_sturing",
                            context={"kader": "vrijwillig"})
     response = await client.post("/v1/exchanges/push", json=body, headers=await _auth(client, settings, WIJKTEAM))
     assert response.status_code == 201, response.text

@@ -39,7 +39,7 @@ def _inputs() -> list[dict[str, Any]]:
                                                           "start": "2026-01-01", "end": "2027-01-01"}}),
         (t.VEILIG_THUIS, t.WIJKTEAM, "toeleiding_hulp", {"kader": "vrijwillig"}),
         (t.VEILIG_THUIS, t.RVDK, "verzoek_tot_onderzoek", {"voluntary_help_insufficient": True}),
-        (t.WIJKTEAM, t.RESEARCH, "onderzoek_monitoring", {}),
+        (t.WIJKTEAM, t.RESEARCH, "onderzoek_en_sturing", {}),
         (t.RESEARCH, t.WIJKTEAM, "melding", {}),
     ]
     return [policy_input(pattern="push", sender=_org(s), recipient=_org(r), purpose=purpose,

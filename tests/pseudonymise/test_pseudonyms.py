@@ -102,3 +102,13 @@ def test_minimise_applies_treatments_and_drops_by_default() -> None:
     assert treatments["plan.type"] is Treatment.DROP
     assert treatments["persons[0].surname"] is Treatment.DROP
     assert dossier["persons"][0]["bsn"] == "111222333"  # the input is not modified
+
+
+def test_a_fully_withheld_list_element_disappears() -> None:
+    p = Pseudonymiser(ring("k1"))
+    dossier = {"persons": [{"ref": "k1", "role": "kind"}, {"ref": "m1", "role": "melder", "surname": "X"}]}
+    fields = flatten(dossier)
+    rules = {"persons[0].ref": FieldRule(Treatment.PASS), "persons[0].role": FieldRule(Treatment.PASS)}
+    out, _ = minimise(dossier, fields, rules, pseudonymiser=p, recipient_domain="org:r", sender_domain="org:s",
+                      today=dt.date(2026, 11, 22))
+    assert out == {"persons": [{"ref": "k1", "role": "kind"}]}

@@ -1,0 +1,1 @@
+"""Gecertificeerde Instelling: adapter (`adapter.ADAPTER`) and simulator (`simulator.create_app`)."""

@@ -1,0 +1,1 @@
+"""Regional monitoring / action research: adapter (`adapter.ADAPTER`) and simulator (`simulator.create_app`)."""

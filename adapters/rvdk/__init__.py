@@ -1,0 +1,1 @@
+"""Raad voor de Kinderbescherming: adapter (`adapter.ADAPTER`) and simulator (`simulator.create_app`)."""
