@@ -13,6 +13,7 @@ import hashlib
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,25 @@ def _resolve(registry: OrganisationRegistry, organisation_id: str, name: str) ->
 def _acting_for_self(principal: Principal, claimed: str | None) -> None:
     if claimed is not None and claimed != principal.organisation.id:
         raise ActingForAnother(detail="The token belongs to another organisation than the one named in the request.")
+
+
+@contextlib.asynccontextmanager
+async def _rejections_logged(deps: ExchangeDeps, principal: Principal, pattern: str,
+                             trace_id: str) -> AsyncIterator[None]:
+    """An authenticated request refused before any decision still leaves a trace for the DPO."""
+    try:
+        yield
+    except (ActingForAnother, UnknownOrganisation) as exc:
+        record = {"trace_id": trace_id, "pattern": pattern, "caller": principal.organisation.id,
+                  "sender": {"id": principal.organisation.id}, "client_id": principal.client_id,
+                  "outcome": "rejected", "reason": exc.code}
+
+        def write(session: Session) -> None:
+            log_service.append(session, kind="rejected_request", record=record, now=_now())
+
+        with contextlib.suppress(SQLAlchemyError, OSError):
+            await run_db(deps.db, write)
+        raise
 
 
 def request_hash(pattern: str, body: PushRequest | PullRequest) -> str:
@@ -289,9 +309,10 @@ async def _decide_or_log_refusal(deps: ExchangeDeps, p: _Prepared, *, policy_inp
 async def push(deps: ExchangeDeps, *, principal: Principal, body: PushRequest, idempotency_key: str | None,
                trace_id: str) -> tuple[ExchangeResult, bool]:
     """Returns the result and whether it is an idempotent replay of an earlier request."""
-    _acting_for_self(principal, body.sender)
-    parties = _Parties(principal.organisation, principal.organisation,
-                       _resolve(deps.registry, body.recipient, "recipient"))
+    async with _rejections_logged(deps, principal, "push", trace_id):
+        _acting_for_self(principal, body.sender)
+        parties = _Parties(principal.organisation, principal.organisation,
+                           _resolve(deps.registry, body.recipient, "recipient"))
     p = _prepare(deps, pattern="push", principal=principal, parties=parties, body=body,
                  idempotency_key=idempotency_key, trace_id=trace_id)
     replay = await _idempotent_replay(deps, parties.caller.id, idempotency_key, p.digest)
@@ -364,9 +385,10 @@ def _validated_fetch(raw: dict[str, Any]) -> dict[str, Any]:
 async def pull(deps: ExchangeDeps, *, principal: Principal, body: PullRequest, idempotency_key: str | None,
                trace_id: str) -> tuple[ExchangeResult, bool]:
     """Returns the result and whether it is an idempotent replay of an earlier request."""
-    _acting_for_self(principal, body.requester)
-    parties = _Parties(principal.organisation, _resolve(deps.registry, body.holder, "holder"),
-                       principal.organisation)
+    async with _rejections_logged(deps, principal, "pull", trace_id):
+        _acting_for_self(principal, body.requester)
+        parties = _Parties(principal.organisation, _resolve(deps.registry, body.holder, "holder"),
+                           principal.organisation)
     p = _prepare(deps, pattern="pull", principal=principal, parties=parties, body=body,
                  idempotency_key=idempotency_key, trace_id=trace_id)
     replay = await _idempotent_replay(deps, parties.caller.id, idempotency_key, p.digest)

@@ -13,12 +13,13 @@ import uuid
 from typing import Any
 
 import orjson
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlmodel import Session, col, select
 
 from gateway.exchange_log.models import LogEntry
 
 SCHEMA = "kgb-gateway/log-record/v1"
+APPEND_LOCK_KEY = 0x6B6762_6C6F67  # "kgb" "log": one advisory lock for the whole log
 
 
 def canonical_json(value: Any) -> bytes:
@@ -34,7 +35,14 @@ def payload_hash(payload: Any) -> str:
 
 
 def append(session: Session, *, kind: str, record: dict[str, Any], now: dt.datetime) -> LogEntry:
-    """Add one entry at the next position within the caller's transaction (committed by the caller)."""
+    """Add one entry at the next position within the caller's transaction (committed by the caller).
+
+    Appends are serialised so positions form one gapless sequence: SQLite takes its write lock at BEGIN
+    (BEGIN IMMEDIATE, see core.database); PostgreSQL takes a transaction-scoped advisory lock, which also
+    serialises several gateway replicas on one database.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
     last = session.exec(select(func.max(LogEntry.position))).one_or_none()
     position = 0 if last is None else int(last) + 1
     record_id = str(uuid.uuid4())

@@ -87,10 +87,18 @@ async def test_unknown_fields_and_wrong_types_are_listed(client: httpx.AsyncClie
 
 
 async def test_an_organisation_cannot_act_for_another(client: httpx.AsyncClient, headers: dict[str, str],
-                                                      simulators: dict[str, FastAPI]) -> None:
+                                                      simulators: dict[str, FastAPI], app: FastAPI) -> None:
     response = await client.post("/v1/exchanges/push", json=melding_request(sender="vt-utrecht"), headers=headers)
     _assert_problem(response, 403, "acting-for-another-organisation")
     await _nothing_relayed(simulators)
+    from sqlmodel import Session, select
+
+    from gateway.exchange_log.models import LogEntry
+
+    with Session(app.state.db) as session:
+        entries = [json.loads(e.entry) for e in session.exec(select(LogEntry)).all()]
+    assert [(e["kind"], e["caller"], e["reason"]) for e in entries] == [
+        ("rejected_request", "wijkteam-utrecht-west", "acting-for-another-organisation")]
 
 
 async def test_bad_idempotency_key(client: httpx.AsyncClient, headers: dict[str, str]) -> None:
