@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,10 +12,26 @@ from gateway.core.settings import Settings
 from tests.support import SIM_HOSTS, RoutingTransport, test_settings
 
 
+@pytest.fixture(scope="session")
+def dev_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Dev keys generated once per session the way the gateway does at first start (RSA generation is slow)."""
+    from gateway.auth.keys import ensure_dev_client_keys, load_signing_key
+    from gateway.core.settings import REPO_ROOT
+    from gateway.pseudonymise.keyring import load_keyring
+    from gateway.registry.organisations import load_registry
+
+    keys = tmp_path_factory.mktemp("dev-keys") / "keys"
+    ensure_dev_client_keys(keys, load_registry(REPO_ROOT / "config" / "organisations.yaml"))
+    load_signing_key(keys, generate=True)
+    load_keyring(keys, generate=True)
+    return keys
+
+
 @pytest.fixture
-def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dev_keys: Path) -> Settings:
     for name, host in SIM_HOSTS.items():
         monkeypatch.setenv(f"GATEWAY_SIM_{name.upper()}_URL", f"http://{host}")
+    shutil.copytree(dev_keys, tmp_path / "keys")
     return test_settings(tmp_path)
 
 

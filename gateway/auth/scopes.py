@@ -6,4 +6,5 @@ SCOPES: dict[str, str] = {
     "exchange:push": "Gegevens verstrekken aan een andere organisatie (push).",
     "exchange:pull": "Gegevens bevragen bij een andere organisatie (pull).",
     "exchange:read": "De status opvragen van uitwisselingen waarbij de eigen organisatie partij is.",
+    "exchange:reidentify": "Door de gateway versleutelde waarden van de eigen organisatie terugrekenen.",
 }

@@ -41,7 +41,7 @@ async def token_response(*, tokens: TokenService, engine: Engine, form: dict[str
         session.flush()
 
     try:
-        await run_db(engine, remember)
+        await run_db(engine, remember, write=True)
     except IntegrityError as exc:
         raise InvalidGrant(detail="This client assertion was already used (jti replay).",
                            extra={"error": "invalid_grant"}) from exc

@@ -6,6 +6,8 @@ The engine is created in the app's lifespan, never at import. Schema changes go 
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +20,9 @@ from sqlmodel import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 T = TypeVar("T")
+_SQLITE_WRITE = "gateway_sqlite_write"
+_WRITE_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
 
 
 def make_engine(url: str) -> Engine:
@@ -40,7 +45,9 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # Writers take the write lock at BEGIN (no lock upgrade that could fail half-way); readers do not.
+            immediate = conn.get_execution_options().get(_SQLITE_WRITE, False)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     if url.startswith("postgresql://"):
@@ -62,13 +69,26 @@ def upgrade_to_head(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-async def run_db(engine: Engine, work: Callable[[Session], T]) -> T:
-    """Run blocking database work in a worker thread with its own session, committing on success."""
+async def run_db(engine: Engine, work: Callable[[Session], T], *, write: bool = False) -> T:
+    """Run blocking database work in a worker thread with its own session, committing on success.
+
+    On SQLite, write transactions queue on one in-process lock before BEGIN IMMEDIATE: SQLite's own busy
+    handler waits by sleeping in growing steps, which under concurrent requests costs far more than the
+    write itself.
+    """
+    sqlite = engine.dialect.name == "sqlite"
+    bind = engine.execution_options(**{_SQLITE_WRITE: True}) if (write and sqlite) else engine
 
     def _run() -> T:
-        with Session(engine, expire_on_commit=False) as session:
+        lock = _lock_for(engine) if (write and sqlite) else contextlib.nullcontext()
+        with lock, Session(bind, expire_on_commit=False) as session:
             result = work(session)
             session.commit()
             return result
 
     return await anyio.to_thread.run_sync(_run)
+
+
+def _lock_for(engine: Engine) -> threading.Lock:
+    with _LOCKS_GUARD:
+        return _WRITE_LOCKS.setdefault(str(engine.url), threading.Lock())

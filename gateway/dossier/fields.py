@@ -133,7 +133,8 @@ def _first_index(path: str) -> int | None:
 _TOKEN = re.compile(r"([A-Za-z_]+)(?:\[(\d+)\])?")
 
 
-def _tokens(path: str) -> list[str | int]:
+@lru_cache(maxsize=8192)
+def _tokens(path: str) -> tuple[str | int, ...]:
     out: list[str | int] = []
     for part in path.split("."):
         match = _TOKEN.fullmatch(part)
@@ -142,7 +143,7 @@ def _tokens(path: str) -> list[str | int]:
         out.append(match.group(1))
         if match.group(2) is not None:
             out.append(int(match.group(2)))
-    return out
+    return tuple(out)
 
 
 def get_path(doc: dict[str, Any], path: str) -> Any:

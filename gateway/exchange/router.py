@@ -14,7 +14,7 @@ from gateway.core.errors import BadRequest, DeliveryFailed, ExchangeRefused, Uns
 from gateway.core.problems import render_problem
 from gateway.core.tracing import current_trace_id, new_trace_id
 from gateway.exchange import service
-from gateway.exchange.schemas import ExchangeResult, PullRequest, PushRequest
+from gateway.exchange.schemas import ExchangeResult, PullRequest, PushRequest, ReidentifyRequest, ReidentifyResult
 
 router = APIRouter(prefix="/v1/exchanges", tags=["exchanges"])
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,200}$")
@@ -42,6 +42,7 @@ async def json_body(request: Request) -> None:
 PushCaller = Annotated[Principal, Depends(require_scope("exchange:push"))]
 PullCaller = Annotated[Principal, Depends(require_scope("exchange:pull"))]
 ReadCaller = Annotated[Principal, Depends(require_scope("exchange:read"))]
+ReidentifyCaller = Annotated[Principal, Depends(require_scope("exchange:reidentify"))]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", description=(
     "Makes a repeated request safe: the same key with the same body returns the first outcome and relays "
     "nothing again; with a different body it is refused (422)."))]
@@ -97,3 +98,14 @@ async def pull(request: Request, body: PullRequest, principal: PullCaller,
             responses={401: ERRORS[401], 403: ERRORS[403], 404: {"description": "Unknown, or not yours", **PROBLEM}})
 async def get_exchange(exchange_id: str, request: Request, principal: ReadCaller) -> ExchangeResult:
     return await service.get_exchange(request.app.state.exchange, principal=principal, exchange_id=exchange_id)
+
+
+@router.post("/reidentify", response_model=ReidentifyResult, dependencies=[Depends(json_body)],
+             summary="Re-identify values the gateway encrypted for your own organisation",
+             description="Some flows pass a value (e.g. the sender's case number) encrypted so that only the sender "
+                         "can link an answer back to its own case. Send such values back here; values encrypted "
+                         "for another organisation come back as null. Every call is logged.",
+             responses={401: ERRORS[401], 403: ERRORS[403], 422: ERRORS[422], 503: ERRORS[503]})
+async def reidentify(request: Request, body: ReidentifyRequest, principal: ReidentifyCaller) -> ReidentifyResult:
+    return await service.reidentify(request.app.state.exchange, principal=principal, body=body,
+                                    trace_id=current_trace_id() or new_trace_id())

@@ -154,3 +154,15 @@ class ExchangeResult(BaseModel):
     trace_id: str
     created_at: str
     data: dict[str, Any] | None = Field(default=None, description="Pull only: the minimised dossier.")
+
+
+class ReidentifyRequest(_Body):
+    """Encrypted values (`ENC1.…`) that the gateway made for the caller's own organisation."""
+
+    values: list[str] = Field(min_length=1, max_length=100)
+    purpose: str = Field(pattern=CODE, description="Why the values are needed back, e.g. koppelen_advies.")
+
+
+class ReidentifyResult(BaseModel):
+    values: list[str | None] = Field(description="Plaintext per value in order; null where it is not yours.")
+    log_position: int

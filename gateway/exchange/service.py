@@ -13,12 +13,12 @@ import hashlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
@@ -39,18 +39,31 @@ from gateway.dossier.fields import DossierField, flatten
 from gateway.dossier.model import Gezinsdossier
 from gateway.exchange import records
 from gateway.exchange.models import ExchangeRow
-from gateway.exchange.schemas import DeliveryOutcome, ExchangeResult, PullRequest, PushRequest
+from gateway.exchange.schemas import (
+    DeliveryOutcome,
+    ExchangeResult,
+    PullRequest,
+    PushRequest,
+    ReidentifyRequest,
+    ReidentifyResult,
+)
 from gateway.exchange_log import service as log_service
 from gateway.exchange_log.models import LogEntry
 from gateway.policy.engine import PolicyEngine
 from gateway.policy.models import Decision
 from gateway.pseudonymise.minimise import Applied, FieldRule, minimise
-from gateway.pseudonymise.pseudonyms import LOG_DOMAIN, Pseudonymiser, organisation_domain
+from gateway.pseudonymise.pseudonyms import LOG_DOMAIN, PseudonymError, Pseudonymiser, organisation_domain
 from gateway.registry.organisations import Organisation, OrganisationRegistry
 from gateway.relay.port import AdapterError, Delivery, FetchRequest, FetchSubject
 from gateway.relay.service import Relay
 
 _log = logging.getLogger("gateway.exchange")
+# Core statements, built once: the ORM unit of work costs more than the writes on this hot path.
+_EXCHANGE = ExchangeRow.__table__  # type: ignore[attr-defined]
+_INSERT_EXCHANGE = insert(_EXCHANGE)
+_UPDATE_EXCHANGE = update(_EXCHANGE).where(_EXCHANGE.c.id == bindparam("exchange_id")).values(
+    summary=bindparam("summary"), status=bindparam("status"), updated_at=bindparam("updated_at"),
+    delivery_log_position=bindparam("delivery_log_position"))
 POLICY_FAILED_REASON = "Er kon geen beleidsbeslissing worden verkregen; er is niets verstrekt (fail closed)."
 
 
@@ -104,7 +117,7 @@ async def _rejections_logged(deps: ExchangeDeps, principal: Principal, pattern: 
             log_service.append(session, kind="rejected_request", record=record, now=_now())
 
         with contextlib.suppress(SQLAlchemyError, OSError):
-            await run_db(deps.db, write)
+            await run_db(deps.db, write, write=True)
         raise
 
 
@@ -167,22 +180,24 @@ def _status_for(decision: Decision) -> str:
 @dataclass
 class _Written:
     log: LogEntry
-    exchange: ExchangeRow
+    result: ExchangeResult
 
 
-async def _write(deps: ExchangeDeps, *, record: dict[str, Any], row: ExchangeRow) -> _Written:
-    """Log record and exchange row in one transaction: durable before anything leaves the gateway."""
+async def _write(deps: ExchangeDeps, *, record: dict[str, Any], row: ExchangeRow,
+                 result_for: Callable[[LogEntry], ExchangeResult]) -> _Written:
+    """Log record, exchange row and its summary in one transaction: durable before anything leaves."""
     started = time.perf_counter()
 
     def write(session: Session) -> _Written:
         entry = log_service.append(session, kind="exchange", record=record, now=row.created_at)
+        result = result_for(entry)
         row.log_position = entry.position
-        session.add(row)
-        session.flush()
-        return _Written(entry, row)
+        row.summary = result.model_dump_json(exclude={"data"})
+        session.execute(_INSERT_EXCHANGE, [row.model_dump()])
+        return _Written(entry, result)
 
     try:
-        return await run_db(deps.db, write)
+        return await run_db(deps.db, write, write=True)
     except IntegrityError as exc:
         if row.idempotency_key is not None:
             raise IdempotencyInFlight(detail="A request with this Idempotency-Key is being processed.") from exc
@@ -249,45 +264,37 @@ async def _log_exchange(deps: ExchangeDeps, p: _Prepared, *, decision: Decision,
         recipient_id=p.parties.recipient.id, purpose=p.purpose, flow=decision.flow,
         outcome=decision.outcome.value, status=status, log_position=-1, created_at=p.created,
         updated_at=p.created, summary="{}")
-    written = await _write(deps, record=record, row=row)
-    result = _result(p, status=status, decision=decision, applied=applied, log=written.log, delivery=delivery)
-    await _save_summary(deps, p.exchange_id, result)
+    written = await _write(deps, record=record, row=row, result_for=lambda entry: _result(
+        p, status=status, decision=decision, applied=applied, log=entry, delivery=delivery))
+    result = written.result
     purpose = p.purpose if p.purpose in deps.known_purposes else "other"
     flow = decision.flow if decision.flow in deps.known_flows else "none"
     deps.metrics.exchanges.labels(p.pattern, decision.outcome.value, purpose, flow).inc()
     return result, written
 
 
-async def _save_summary(deps: ExchangeDeps, exchange_id: str, result: ExchangeResult,
-                        delivery_position: int | None = None) -> None:
-    def save(session: Session) -> None:
-        row = session.get(ExchangeRow, exchange_id)
-        if row is not None:
-            row.summary = result.model_dump_json(exclude={"data"})
-            row.status = result.status
-            row.updated_at = _now()
-            if delivery_position is not None:
-                row.delivery_log_position = delivery_position
-            session.add(row)
-
-    await run_db(deps.db, save)
-
-
-async def _log_delivery(deps: ExchangeDeps, p: _Prepared, *, status: str, reason: str | None,
-                        partner_reference: str | None, refers_to: int) -> int | None:
-    record = {"exchange_id": p.exchange_id, "trace_id": p.trace_id, "refers_to": refers_to,
+async def _finish(deps: ExchangeDeps, p: _Prepared, result: ExchangeResult, *, status: str,
+                  reason: str | None, partner_reference: str | None) -> ExchangeResult:
+    """Append the delivery outcome and update the exchange's status in one transaction."""
+    record = {"exchange_id": p.exchange_id, "trace_id": p.trace_id, "refers_to": result.log.position,
               "sender": {"id": p.parties.sender.id}, "recipient": {"id": p.parties.recipient.id},
               "outcome": status, "reason": reason, "partner_reference": partner_reference}
 
-    def write(session: Session) -> int:
-        return log_service.append(session, kind="delivery", record=record, now=_now()).position
+    def write(session: Session) -> ExchangeResult:
+        position = log_service.append(session, kind="delivery", record=record, now=_now()).position
+        final = result.model_copy(update={"status": status, "delivery": DeliveryOutcome(
+            status=status, partner_reference=partner_reference, log_position=position, reason=reason)})
+        session.execute(_UPDATE_EXCHANGE, {"exchange_id": p.exchange_id, "summary": final.model_dump_json(
+            exclude={"data"}), "status": status, "updated_at": _now(), "delivery_log_position": position})
+        return final
 
     try:
-        return await run_db(deps.db, write)
+        return await run_db(deps.db, write, write=True)
     except (SQLAlchemyError, OSError):
         # The data has left already; the exchange stays visibly 'delivering' for the operator to reconcile.
         _log.error("delivery outcome could not be logged for an exchange")
-        return None
+        return result.model_copy(update={"delivery": DeliveryOutcome(status=status, partner_reference=partner_reference,
+                                                                     reason=reason)})
 
 
 async def _decide_or_log_refusal(deps: ExchangeDeps, p: _Prepared, *, policy_input: dict[str, Any],
@@ -365,14 +372,7 @@ async def _relay_push(deps: ExchangeDeps, p: _Prepared, *, body: PushRequest, de
         status, reason, reference = "delivered", None, receipt.partner_reference
     except AdapterError as exc:
         status, reason, reference = "failed", exc.reason, None
-    position = await _log_delivery(deps, p, status=status, reason=reason, partner_reference=reference,
-                                   refers_to=written.log.position)
-    final = result.model_copy(update={
-        "status": status if position is not None else "delivering",
-        "delivery": DeliveryOutcome(status=status, partner_reference=reference, log_position=position,
-                                    reason=reason)})
-    await _save_summary(deps, p.exchange_id, final, position)
-    return final
+    return await _finish(deps, p, result, status=status, reason=reason, partner_reference=reference)
 
 
 def _validated_fetch(raw: dict[str, Any]) -> dict[str, Any]:
@@ -462,3 +462,29 @@ async def get_exchange(deps: ExchangeDeps, *, principal: Principal, exchange_id:
         # Same answer for 'absent' and 'not yours': existence is not disclosed to third parties.
         raise NotFound(detail="No exchange with this id involves your organisation.")
     return ExchangeResult.model_validate_json(row.summary)
+
+
+async def reidentify(deps: ExchangeDeps, *, principal: Principal, body: ReidentifyRequest,
+                     trace_id: str) -> ReidentifyResult:
+    """Reverse values encrypted for the caller's own domain. Values of another domain stay unreadable (AES-SIV's
+    associated data binds each value to the organisation it was encrypted for). Logged before answering."""
+    domain = organisation_domain(principal.organisation.id)
+    plain: list[str | None] = []
+    for value in body.values:
+        try:
+            plain.append(deps.pseudonymiser.decrypt(value, domain))
+        except PseudonymError:
+            plain.append(None)
+    record = {"trace_id": trace_id, "caller": principal.organisation.id,
+              "sender": {"id": principal.organisation.id}, "purpose": body.purpose,
+              "requested": len(body.values), "reidentified": sum(v is not None for v in plain),
+              "outcome": "allow"}
+
+    def write(session: Session) -> int:
+        return log_service.append(session, kind="reidentification", record=record, now=_now()).position
+
+    try:
+        position = await run_db(deps.db, write, write=True)
+    except (SQLAlchemyError, OSError) as exc:
+        raise LogUnavailable(detail="The re-identification could not be logged; nothing was revealed.") from exc
+    return ReidentifyResult(values=plain, log_position=position)

@@ -6,11 +6,12 @@ to a value (say, generalising something that is not a date) drops the field rath
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
 
 from gateway.core.types import Treatment
 from gateway.dossier.fields import DossierField, delete_path, get_path, set_path
@@ -61,7 +62,7 @@ def _transform(value: Any, rule: FieldRule, *, pseudonymiser: Pseudonymiser, rec
 def minimise(dossier: Mapping[str, Any], fields: list[DossierField], rules: Mapping[str, FieldRule], *,
              pseudonymiser: Pseudonymiser, recipient_domain: str, sender_domain: str,
              today: dt.date) -> tuple[dict[str, Any], list[Applied]]:
-    out: dict[str, Any] = copy.deepcopy(dict(dossier))
+    out: dict[str, Any] = orjson.loads(orjson.dumps(dossier))  # a deep copy, several times faster
     applied: list[Applied] = []
     for field in fields:
         rule = rules.get(field.path, FieldRule(Treatment.DROP))

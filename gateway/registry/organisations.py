@@ -25,7 +25,8 @@ class ClientConfig(BaseModel):
     client_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{2,99}$")
     jwks_file: str | None = None  # relative to the keys directory
     jwks: dict[str, Any] | None = None  # inline JWK set (production)
-    scopes: list[str] = Field(default_factory=lambda: ["exchange:push", "exchange:pull", "exchange:read"])
+    scopes: list[str] = Field(default_factory=lambda: ["exchange:push", "exchange:pull", "exchange:read",
+                                                        "exchange:reidentify"])
 
 
 class EndpointConfig(BaseModel):
