@@ -7,7 +7,7 @@
   gateway push FILE      send a push exchange (JSON file) as a demo client
   gateway pull FILE      send a pull exchange (JSON file) as a demo client
   gateway status ID      show an exchange's status
-  gateway policy test    run the Rego unit tests on the embedded engine
+  gateway policy …       check, test, explain, diff, whatif (see gateway policy --help)
   gateway log check      recompute every log entry's leaf hash and report mismatches
 """
 
@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 
+from gateway import cli_policy
 from gateway.core.settings import Settings, get_settings
 
 SIMULATORS = ("veilig_thuis", "rvdk", "gi", "wijkteam", "research")
@@ -114,28 +115,6 @@ def _send(settings: Settings, client: str, *, method: str, path: str, body: Any 
     return 0 if response.status_code < 400 else 1
 
 
-def cmd_policy_test(settings: Settings) -> int:
-    import regorus
-
-    from gateway.policy.bundle import load_bundle
-
-    bundle = load_bundle(settings.policies_dir)
-    engine = regorus.Engine()
-    for name, source in {**bundle.modules, **bundle.test_modules}.items():
-        engine.add_policy(name, source)
-    engine.add_data_json(json.dumps(bundle.data))
-    failed = passed = 0
-    for package in engine.get_packages():
-        rules = engine.eval_query(package)["result"][0]["expressions"][0]["value"]
-        for rule in sorted(r for r in rules if r.startswith("test_")):
-            ok = rules[rule] is True
-            passed, failed = passed + ok, failed + (not ok)
-            if not ok:
-                _out(f"FAIL {package}.{rule}")
-    _out(f"{passed} passed, {failed} failed")
-    return 1 if failed or not passed else 0
-
-
 def cmd_log_check(settings: Settings) -> int:
     from sqlmodel import Session
 
@@ -168,8 +147,7 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="show an exchange's status")
     status.add_argument("exchange_id")
     status.add_argument("--client", required=True)
-    policy = sub.add_parser("policy", help="policies")
-    policy.add_argument("action", choices=["test"])
+    cli_policy.add_parser(sub)
     log = sub.add_parser("log", help="the exchange log")
     log.add_argument("action", choices=["check"])
     return parser
@@ -195,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return pe
     if args.command == "status":
         return _send(settings, args.client, method="GET", path=f"/v1/exchanges/{args.exchange_id}")
     if args.command == "policy":
-        return cmd_policy_test(settings)
+        return cli_policy.run(args, settings)
     return cmd_log_check(settings)
 
 
