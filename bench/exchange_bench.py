@@ -163,7 +163,9 @@ def main() -> None:
     env = {**os.environ, "GATEWAY_SIM_VEILIG_THUIS_URL": f"http://127.0.0.1:{sim_port}",
            "GATEWAY_PUBLIC_URL": gw_url, "GATEWAY_KEYS_DIR": str(work / "keys"),
            "GATEWAY_DATABASE_URL": f"sqlite:///{work / 'gateway.db'}", "GATEWAY_LOG_LEVEL": "WARNING",
-           "FLOOR_TARGET": f"http://127.0.0.1:{sim_port}/api/v1/meldingen"}
+           "FLOOR_TARGET": f"http://127.0.0.1:{sim_port}/api/v1/meldingen",
+           # One professional sends everything here: lift the rate limits, which would otherwise answer 429.
+           "GATEWAY_QUOTA_PROFESSIONAL_BURST": "1000000", "GATEWAY_QUOTA_ORGANISATION_BURST": "1000000"}
     fast = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
     processes = [
         _start([py, "-m", "adapters.simulators", "veilig_thuis", "--port", str(sim_port)], env,

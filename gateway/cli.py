@@ -8,7 +8,11 @@
   gateway pull FILE      send a pull exchange (JSON file) as a demo client
   gateway status ID      show an exchange's status
   gateway policy …       check, test, explain, diff, whatif (see gateway policy --help)
-  gateway log check      recompute every log entry's leaf hash and report mismatches
+  gateway log verify     verify the log against a signed checkpoint and public key (see gateway log --help)
+  gateway log check      quick local check: leaf hashes, positions and hash chain
+  gateway log export     write the log as JSON lines for offline verification
+  gateway db upgrade     apply the database migrations up to head (the Helm chart's pre-upgrade hook)
+  gateway deliveries …   the delivery outbox: list jobs, retry dead letters (see gateway deliveries --help)
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from gateway import cli_policy
+from gateway import cli_deliveries, cli_policy
 from gateway.core.settings import Settings, get_settings
 
 SIMULATORS = ("veilig_thuis", "rvdk", "gi", "wijkteam", "research")
@@ -37,11 +41,13 @@ def _out(text: str) -> None:
 def cmd_keys_init(settings: Settings) -> int:
     from gateway.auth.keys import ensure_dev_client_keys, load_signing_key
     from gateway.pseudonymise.keyring import load_keyring
+    from gateway.pseudonymise.signing import load_log_signer
     from gateway.registry.organisations import load_registry
 
     created = ensure_dev_client_keys(settings.keys_dir, load_registry(settings.organisations_file))
     load_signing_key(settings.keys_dir, generate=True)
     load_keyring(settings.keys_dir, generate=True)
+    load_log_signer(settings.keys_dir, generate=True)
     _out(f"keys ready in {settings.keys_dir} ({len(created)} client key pair(s) created)")
     for client in created:
         _out(f"  client {client}: private key keys/clients/{client}.pem")
@@ -115,16 +121,22 @@ def _send(settings: Settings, client: str, *, method: str, path: str, body: Any 
     return 0 if response.status_code < 400 else 1
 
 
-def cmd_log_check(settings: Settings) -> int:
-    from sqlmodel import Session
+def cmd_log(args: argparse.Namespace, settings: Settings) -> int:
+    from gateway.exchange_log import commands as log_commands
 
-    from gateway.core.database import make_engine
-    from gateway.exchange_log.service import verify_leaf_hashes
+    return log_commands.run(args, settings)
 
-    with Session(make_engine(settings.database_url)) as session:
-        bad = verify_leaf_hashes(session)
-    _out("log entries intact" if not bad else f"altered entries at positions: {bad}")
-    return 1 if bad else 0
+
+def cmd_db_upgrade(settings: Settings) -> int:
+    from gateway.core.database import make_engine, upgrade_to_head
+
+    engine = make_engine(settings.database_url)
+    try:
+        upgrade_to_head(engine)
+    finally:
+        engine.dispose()
+    _out("database schema at head")
+    return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -148,8 +160,12 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("exchange_id")
     status.add_argument("--client", required=True)
     cli_policy.add_parser(sub)
-    log = sub.add_parser("log", help="the exchange log")
-    log.add_argument("action", choices=["check"])
+    from gateway.exchange_log import commands as log_commands
+
+    log_commands.add_parser(sub)
+    cli_deliveries.add_parser(sub)
+    db = sub.add_parser("db", help="the database schema")
+    db.add_argument("action", choices=["upgrade"])
     return parser
 
 
@@ -174,7 +190,11 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return pe
         return _send(settings, args.client, method="GET", path=f"/v1/exchanges/{args.exchange_id}")
     if args.command == "policy":
         return cli_policy.run(args, settings)
-    return cmd_log_check(settings)
+    if args.command == "db":
+        return cmd_db_upgrade(settings)
+    if args.command == "deliveries":
+        return cli_deliveries.run(args, settings)
+    return cmd_log(args, settings)
 
 
 if __name__ == "__main__":

@@ -121,9 +121,13 @@ def _logged_records(settings: Settings, since: dt.date | None, until: dt.date | 
     if until:
         end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
         statement = statement.where(col(LogEntry.recorded_at) < end)
-    with Session(make_engine(settings.database_url)) as session:
-        for entry in session.exec(statement.order_by(col(LogEntry.position))):
-            yield json.loads(entry)
+    engine = make_engine(settings.database_url)
+    try:
+        with Session(engine) as session:
+            for entry in session.exec(statement.order_by(col(LogEntry.position))):
+                yield json.loads(entry)
+    finally:
+        engine.dispose()  # close the pooled connection now, not whenever the engine is garbage-collected
 
 
 def _whatif(args: argparse.Namespace, settings: Settings, folder: Path) -> int:

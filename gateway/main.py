@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -25,14 +27,24 @@ from gateway.core.metrics import Metrics
 from gateway.core.middleware import GatewayMiddleware
 from gateway.core.problems import install_problem_handlers
 from gateway.core.settings import Settings, get_settings
+from gateway.exchange import delivery as exchange_delivery
+from gateway.exchange.deps import ExchangeDeps
+from gateway.exchange.inbox import router as inbox_router
+from gateway.exchange.quotas import Quotas, TokenBuckets
 from gateway.exchange.router import router as exchange_router
-from gateway.exchange.service import ExchangeDeps
+from gateway.exchange_log.checkpointer import LogDeps, issue_periodically
+from gateway.exchange_log.router import router as log_router
 from gateway.policy.bundle import load_bundle
 from gateway.policy.engine import EmbeddedEngine, OpaServerEngine, PolicyEngine
 from gateway.pseudonymise.keyring import load_keyring
 from gateway.pseudonymise.pseudonyms import Pseudonymiser
-from gateway.registry.organisations import load_registry
+from gateway.pseudonymise.sealing import Sealer
+from gateway.pseudonymise.signing import load_log_signer
+from gateway.registry.organisations import OrganisationRegistry, load_registry
+from gateway.relay.breaker import CircuitBreakers
+from gateway.relay.partner_clients import needs_own_client, partner_client
 from gateway.relay.service import Relay
+from gateway.relay.worker import DeliveryWorker, RetryPolicy
 
 _log = logging.getLogger("gateway")
 
@@ -58,6 +70,43 @@ def _tables(settings: Settings) -> dict[str, Any]:
     return tables
 
 
+def _partner_clients(settings: Settings, registry: OrganisationRegistry,
+                     timeout: httpx.Timeout) -> dict[str, httpx.AsyncClient]:
+    """Partners with outbound auth get their own client; a missing secret or certificate stops the start."""
+    return {org.id: partner_client(org, keys_dir=settings.keys_dir, timeout=timeout) for org in registry.all()
+            if org.endpoint is not None and needs_own_client(org.endpoint)}
+
+
+def _quotas(settings: Settings) -> Quotas:
+    return Quotas(
+        organisations=TokenBuckets(settings.quota_organisation_per_minute, settings.quota_organisation_burst),
+        professionals=TokenBuckets(settings.quota_professional_per_minute, settings.quota_professional_burst))
+
+
+def _retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(max_attempts=settings.delivery_max_attempts,
+                       backoff_base_seconds=settings.delivery_backoff_base_seconds,
+                       backoff_max_seconds=settings.delivery_backoff_max_seconds,
+                       lease_seconds=settings.delivery_lease_seconds, poll_seconds=settings.delivery_poll_seconds)
+
+
+def _delivery_worker(deps: ExchangeDeps) -> asyncio.Task[None]:
+    """The outbox's sender, in every replica; outcomes are recorded through the exchange domain."""
+
+    async def complete(exchange_id: str, status: str, reason: str | None, reference: str | None) -> None:
+        await exchange_delivery.complete_delivery(deps, exchange_id, status, reason, reference)
+
+    async def retry(exchange_id: str, reason: str, delay: float) -> None:
+        await exchange_delivery.schedule_retry(deps, exchange_id, reason, delay)
+
+    async def hold(exchange_id: str) -> None:
+        await exchange_delivery.hold_for_pickup(deps, exchange_id)
+
+    worker = DeliveryWorker(db=deps.db, relay=deps.relay, registry=deps.registry, sealer=deps.sealer,
+                            policy=deps.retry_policy, complete=complete, retry=retry, hold=hold)
+    return asyncio.create_task(worker.run_forever(), name="delivery-worker")
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -67,7 +116,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.generate_dev_keys:
         ensure_dev_client_keys(settings.keys_dir, registry)
     signing_key = load_signing_key(settings.keys_dir, generate=settings.generate_dev_keys)
-    pseudonymiser = Pseudonymiser(load_keyring(settings.keys_dir, generate=settings.generate_dev_keys))
+    keyring = load_keyring(settings.keys_dir, generate=settings.generate_dev_keys)
+    pseudonymiser = Pseudonymiser(keyring)
+    log_signer = load_log_signer(settings.keys_dir, generate=settings.generate_dev_keys)
     policy = _policy_engine(settings)
     tables = _tables(settings)
     timeout = httpx.Timeout(settings.relay_read_timeout_seconds, connect=settings.relay_connect_timeout_seconds)
@@ -79,17 +130,34 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         registry=registry, keys_dir=settings.keys_dir, signing_key=signing_key, issuer=settings.public_url,
         token_endpoint=f"{settings.public_url}/oauth/token", audience=f"{settings.public_url}/v1",
         ttl_seconds=settings.access_token_ttl_seconds, assertion_max_age=settings.client_assertion_max_age_seconds)
+    breakers = CircuitBreakers(threshold=settings.breaker_failure_threshold,
+                               cooldown_seconds=settings.breaker_cooldown_seconds)
     app.state.exchange = ExchangeDeps(
-        db=db, policy=policy, pseudonymiser=pseudonymiser, registry=registry, relay=Relay(client, metrics),
-        metrics=metrics, known_purposes=frozenset((tables.get("purposes") or {}).keys()),
-        known_flows=frozenset((tables.get("flows") or {}).keys()))
+        db=db, policy=policy, pseudonymiser=pseudonymiser, registry=registry,
+        relay=Relay(client, metrics, breakers, _partner_clients(settings, registry, timeout)), metrics=metrics,
+        known_purposes=frozenset((tables.get("purposes") or {}).keys()),
+        known_flows=frozenset((tables.get("flows") or {}).keys()),
+        sealer=Sealer(keyring, "outbox"), retry_policy=_retry_policy(settings), quotas=_quotas(settings),
+        review_sealer=Sealer(keyring, "review"))
+    worker = _delivery_worker(app.state.exchange) if settings.delivery_worker else None
+    app.state.log = LogDeps(db=db, signer=log_signer, origin=settings.checkpoint_origin, registry=registry)
+    checkpoints = (asyncio.create_task(issue_periodically(app.state.log, settings.checkpoint_interval_seconds),
+                                       name="log-checkpoints") if settings.checkpoint_interval_seconds > 0 else None)
     app.state.ready = True
     _log.info("gateway started: policy engine %s, bundle %s", policy.name, policy.bundle_hash[:19])
     try:
         yield
     finally:
         app.state.ready = False
-        await client.aclose()
+        if worker is not None:
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        if checkpoints is not None:
+            checkpoints.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await checkpoints
+        await app.state.exchange.relay.aclose()
         await policy.aclose()
         db.dispose()
 
@@ -131,6 +199,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(GatewayMiddleware, max_body_bytes=settings.max_body_bytes, metrics=app.state.metrics)
     app.include_router(auth_router)
     app.include_router(exchange_router)
+    app.include_router(inbox_router)
+    app.include_router(log_router)
     _operational_routes(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -34,6 +34,10 @@ def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "keys_dir": tmp_path / "keys",
         "organisations_file": REPO_ROOT / "config" / "organisations.yaml",
         "policies_dir": REPO_ROOT / "policies",
+        # Retries within the time of a test: the outbox's behaviour, not its production pacing.
+        "delivery_backoff_base_seconds": 0.05,
+        "delivery_backoff_max_seconds": 0.2,
+        "delivery_poll_seconds": 0.05,
     }
     values.update(overrides)
     return Settings(**values)

@@ -7,4 +7,5 @@ SCOPES: dict[str, str] = {
     "exchange:pull": "Gegevens bevragen bij een andere organisatie (pull).",
     "exchange:read": "De status opvragen van uitwisselingen waarbij de eigen organisatie partij is.",
     "exchange:reidentify": "Door de gateway versleutelde waarden van de eigen organisatie terugrekenen.",
+    "inbox:receive": "Leveringen ophalen en bevestigen uit de eigen inbox (organisaties zonder eigen endpoint).",
 }

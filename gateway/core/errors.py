@@ -180,3 +180,27 @@ class DeliveryFailed(GatewayError):
     code = "delivery-failed"
     title = "The exchange was logged but the partner system could not be reached"
     status = 502
+
+
+class CheckpointNotFound(NotFound):
+    code = "checkpoint-not-found"
+    title = "No such log checkpoint"
+
+
+class InvalidProofRequest(GatewayError):
+    """A proof was asked for sizes or positions outside the log (for example a tree size beyond its end)."""
+
+    code = "invalid-proof-request"
+    title = "No proof exists for these positions or sizes"
+    status = 422
+
+
+class NoWitnessKey(Forbidden):
+    code = "no-witness-key"
+    title = "The organisation has no witness key registered"
+
+
+class InvalidCosignature(GatewayError):
+    code = "invalid-cosignature"
+    title = "The cosignature does not verify"
+    status = 422

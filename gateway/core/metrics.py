@@ -22,5 +22,7 @@ class Metrics:
                                       ["adapter", "reason"], registry=self.registry)
         self.deliveries = Counter("gateway_deliveries_total", "Delivery and fetch outcomes by adapter",
                                   ["adapter", "operation", "outcome"], registry=self.registry)
+        self.break_glass = Counter("gateway_break_glass_total", "Break-glass requests by flow and what came of them",
+                                   ["flow", "applied", "unnecessary"], registry=self.registry)
         self.policy_errors = Counter("gateway_policy_errors_total", "Policy evaluations that failed closed",
                                      ["engine"], registry=self.registry)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,9 +40,39 @@ class Settings(BaseSettings):
     relay_connect_timeout_seconds: float = 2.0
     relay_read_timeout_seconds: float = 10.0
 
+    # Delivery through the transactional outbox: retries with exponential backoff and full jitter, then a
+    # visible failure (dead letter) that an operator can retry; a circuit breaker per partner.
+    delivery_worker: bool = True
+    delivery_max_attempts: int = Field(default=8, ge=1, le=100)
+    delivery_backoff_base_seconds: float = Field(default=1.0, gt=0)
+    delivery_backoff_max_seconds: float = Field(default=300.0, gt=0)
+    delivery_lease_seconds: float = Field(default=60.0, gt=0)
+    delivery_poll_seconds: float = Field(default=1.0, gt=0)
+    breaker_failure_threshold: int = Field(default=5, ge=1)
+    breaker_cooldown_seconds: float = Field(default=30.0, ge=0)
+
+    # Signed log checkpoints: one every so many seconds when the log has grown (0: only on demand), under an
+    # origin that names this gateway (default `kgb-gateway/<host of public_url>`).
+    checkpoint_interval_seconds: float = Field(default=300, ge=0)
+    log_origin: str | None = Field(default=None, pattern=r"^[\x21-\x7e]{1,200}$")
+
+    # Rate limits per gateway process: sustained requests per minute and the burst allowed on top.
+    quota_organisation_per_minute: float = Field(default=1200, gt=0)
+    quota_organisation_burst: float = Field(default=200, ge=1)
+    quota_professional_per_minute: float = Field(default=120, gt=0)
+    quota_professional_burst: float = Field(default=30, ge=1)
+
     # When true (dev default) missing keys are generated at start; production must mount them.
     generate_dev_keys: bool = True
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_attempt(self) -> Settings:
+        # A job is leased to the attempt in progress; a lease shorter than an attempt's timeouts would let a
+        # second attempt start while the first is still waiting for its answer.
+        if self.delivery_lease_seconds <= self.relay_connect_timeout_seconds + self.relay_read_timeout_seconds:
+            raise ValueError("GATEWAY_DELIVERY_LEASE_SECONDS must exceed the relay's connect + read timeouts")
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
@@ -52,6 +83,10 @@ class Settings(BaseSettings):
                 # A plain-http sidecar on localhost is fine only when explicitly accepted.
                 raise ValueError("production OPA over http needs GATEWAY_OPA_TLS_VERIFY=false stated explicitly")
         return self
+
+    @property
+    def checkpoint_origin(self) -> str:
+        return self.log_origin or f"kgb-gateway/{urlsplit(self.public_url).hostname or 'localhost'}"
 
     @property
     def is_sqlite(self) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -30,4 +30,4 @@ class ExchangeRow(SQLModel, table=True):
     delivery_log_position: int | None = None
     created_at: dt.datetime
     updated_at: dt.datetime
-    summary: str = Field(description="JSON response summary without personal data")
+    summary: str = Field(sa_type=Text, description="JSON response summary without personal data")

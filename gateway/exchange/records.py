@@ -39,6 +39,7 @@ def context_for_policy(context: ExchangeContext) -> dict[str, Any]:
         "documented_weighing": context.documented_weighing,
         "conflict_van_plichten": context.conflict_van_plichten,
         "handover_to_voluntary": context.handover_to_voluntary,
+        "break_glass": context.break_glass is not None,
     }
 
 

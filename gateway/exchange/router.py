@@ -13,6 +13,7 @@ from gateway.auth.tokens import Principal
 from gateway.core.errors import BadRequest, DeliveryFailed, ExchangeRefused, UnsupportedMediaType
 from gateway.core.problems import render_problem
 from gateway.core.tracing import current_trace_id, new_trace_id
+from gateway.exchange import reidentify as reidentify_service
 from gateway.exchange import service
 from gateway.exchange.schemas import ExchangeResult, PullRequest, PushRequest, ReidentifyRequest, ReidentifyResult
 
@@ -28,6 +29,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"description": "Body too large", **PROBLEM},
     415: {"description": "Not application/json", **PROBLEM},
     422: {"description": "Invalid fields (listed in invalid_params), unknown organisation, reused key", **PROBLEM},
+    429: {"description": "Rate limit per organisation or professional reached; see Retry-After", **PROBLEM},
     502: {"description": "Logged, but the partner could not be reached", **PROBLEM},
     503: {"description": "Fail closed: no policy decision or no durable log; nothing relayed", **PROBLEM},
 }
@@ -65,7 +67,7 @@ def _answer(request: Request, result: ExchangeResult, *, created: int, replayed:
         error = DeliveryFailed(detail="The partner system could not be reached; the exchange is logged as failed.",
                                extra={"exchange": body}, headers=headers)
         return render_problem(request, error)
-    status = 202 if result.status in ("pending_review", "delivering") else created
+    status = 202 if result.status in ("pending_review", "delivering", "queued", "awaiting_pickup") else created
     return JSONResponse(body, status_code=status, headers={**headers, "Location":
                         f"/v1/exchanges/{result.exchange_id}"})
 
@@ -107,5 +109,5 @@ async def get_exchange(exchange_id: str, request: Request, principal: ReadCaller
                          "for another organisation come back as null. Every call is logged.",
              responses={401: ERRORS[401], 403: ERRORS[403], 422: ERRORS[422], 503: ERRORS[503]})
 async def reidentify(request: Request, body: ReidentifyRequest, principal: ReidentifyCaller) -> ReidentifyResult:
-    return await service.reidentify(request.app.state.exchange, principal=principal, body=body,
+    return await reidentify_service.reidentify(request.app.state.exchange, principal=principal, body=body,
                                     trace_id=current_trace_id() or new_trace_id())

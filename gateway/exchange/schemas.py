@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.dossier.model import Bsn, DataCategory, Gezinsdossier, MeasureKind, SubjectRole
+from gateway.policy.models import LegalBasis
 
 CODE = r"^[a-z][a-z0-9_]{1,59}$"
 ORG_ID = r"^[a-z0-9][a-z0-9-]{2,99}$"
@@ -52,6 +53,14 @@ class MeasureReference(_Body):
     end: dt.date | None = None
 
 
+class BreakGlassRequest(_Body):
+    """Acute danger to a child: open what a failed condition or an escalation would hold back, within what the
+    flow allows. Every use is logged, queued for the DPO with a deadline, and flagged when unnecessary or repeated."""
+
+    justification: str = Field(min_length=30, max_length=2_000,
+                               description="Why this cannot wait (stored sealed for the DPO; the log keeps a hash).")
+
+
 class ExchangeContext(_Body):
     """What the legal frames need to know about this exchange (no personal data)."""
 
@@ -71,6 +80,7 @@ class ExchangeContext(_Body):
     conflict_van_plichten: bool = False
     handover_to_voluntary: bool = False
     sender_case_reference: str | None = Field(default=None, max_length=60)
+    break_glass: BreakGlassRequest | None = None
 
 
 class PushRequest(_Body):
@@ -112,15 +122,6 @@ class FieldOutcome(BaseModel):
     method: str | None = None
 
 
-class LegalBasisOut(BaseModel):
-    id: str
-    avg_article: str
-    avg_special: str | None = None
-    national_article: str | None = None
-    citation: str | None = None
-    link: str | None = None
-
-
 class LogReference(BaseModel):
     position: int
     record_id: str
@@ -128,16 +129,18 @@ class LogReference(BaseModel):
 
 
 class DeliveryOutcome(BaseModel):
-    status: str = Field(description="delivered | fetched | failed | not_relayed")
+    status: str = Field(description="pending | queued | delivered | fetched | failed | not_relayed")
     partner_reference: str | None = None
     log_position: int | None = None
     reason: str | None = None
+    attempts: int | None = None
+    next_attempt_at: str | None = None
 
 
 class ExchangeResult(BaseModel):
     exchange_id: str
     pattern: str
-    status: str = Field(description="delivered | fetched | refused | pending_review | failed")
+    status: str = Field(description="delivering | queued | delivered | fetched | refused | pending_review | failed")
     outcome: str
     flow: str | None
     purpose: str
@@ -145,7 +148,7 @@ class ExchangeResult(BaseModel):
     recipient: str
     reasons: list[str]
     obligations: list[str]
-    legal_basis: LegalBasisOut | None
+    legal_basis: LegalBasis | None
     decision_id: str
     policy_bundle: str
     fields: list[FieldOutcome]
@@ -153,6 +156,7 @@ class ExchangeResult(BaseModel):
     delivery: DeliveryOutcome
     trace_id: str
     created_at: str
+    break_glass: dict[str, Any] | None = Field(default=None, description="requested, applied, flags, review due")
     data: dict[str, Any] | None = Field(default=None, description="Pull only: the minimised dossier.")
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -18,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Engine, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
@@ -33,50 +31,28 @@ from gateway.core.errors import (
     PolicyUnavailable,
     UnknownOrganisation,
 )
-from gateway.core.metrics import Metrics
 from gateway.core.types import Outcome, Treatment
 from gateway.dossier.fields import DossierField, flatten
 from gateway.dossier.model import Gezinsdossier
-from gateway.exchange import records
+from gateway.exchange import break_glass, delivery, records
+from gateway.exchange.deps import INSERT_EXCHANGE, ExchangeDeps, now
 from gateway.exchange.models import ExchangeRow
 from gateway.exchange.schemas import (
-    DeliveryOutcome,
+    BreakGlassRequest,
     ExchangeResult,
     PullRequest,
     PushRequest,
-    ReidentifyRequest,
-    ReidentifyResult,
 )
 from gateway.exchange_log import service as log_service
 from gateway.exchange_log.models import LogEntry
-from gateway.policy.engine import PolicyEngine
 from gateway.policy.models import Decision
 from gateway.pseudonymise.minimise import Applied, FieldRule, minimise
-from gateway.pseudonymise.pseudonyms import LOG_DOMAIN, PseudonymError, Pseudonymiser, organisation_domain
+from gateway.pseudonymise.pseudonyms import LOG_DOMAIN, organisation_domain
 from gateway.registry.organisations import Organisation, OrganisationRegistry
+from gateway.relay import outbox
 from gateway.relay.port import AdapterError, Delivery, FetchRequest, FetchSubject
-from gateway.relay.service import Relay
 
-_log = logging.getLogger("gateway.exchange")
-# Core statements, built once: the ORM unit of work costs more than the writes on this hot path.
-_EXCHANGE = ExchangeRow.__table__  # type: ignore[attr-defined]
-_INSERT_EXCHANGE = insert(_EXCHANGE)
-_UPDATE_EXCHANGE = update(_EXCHANGE).where(_EXCHANGE.c.id == bindparam("exchange_id")).values(
-    summary=bindparam("summary"), status=bindparam("status"), updated_at=bindparam("updated_at"),
-    delivery_log_position=bindparam("delivery_log_position"))
 POLICY_FAILED_REASON = "Er kon geen beleidsbeslissing worden verkregen; er is niets verstrekt (fail closed)."
-
-
-@dataclass
-class ExchangeDeps:
-    db: Engine
-    policy: PolicyEngine
-    pseudonymiser: Pseudonymiser
-    registry: OrganisationRegistry
-    relay: Relay
-    metrics: Metrics
-    known_purposes: frozenset[str]
-    known_flows: frozenset[str]
 
 
 @dataclass
@@ -84,10 +60,6 @@ class _Parties:
     caller: Organisation
     sender: Organisation
     recipient: Organisation
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _resolve(registry: OrganisationRegistry, organisation_id: str, name: str) -> Organisation:
@@ -114,7 +86,7 @@ async def _rejections_logged(deps: ExchangeDeps, principal: Principal, pattern: 
                   "outcome": "rejected", "reason": exc.code}
 
         def write(session: Session) -> None:
-            log_service.append(session, kind="rejected_request", record=record, now=_now())
+            log_service.append(session, kind="rejected_request", record=record, now=now())
 
         with contextlib.suppress(SQLAlchemyError, OSError):
             await run_db(deps.db, write, write=True)
@@ -181,20 +153,29 @@ def _status_for(decision: Decision) -> str:
 class _Written:
     log: LogEntry
     result: ExchangeResult
+    delivery: Delivery | None = None
 
 
 async def _write(deps: ExchangeDeps, *, record: dict[str, Any], row: ExchangeRow,
-                 result_for: Callable[[LogEntry], ExchangeResult]) -> _Written:
+                 result_for: Callable[[LogEntry], ExchangeResult],
+                 delivery_for: Callable[[LogEntry], Delivery] | None = None,
+                 before_append: Callable[[Session], None] | None = None) -> _Written:
     """Log record, exchange row and its summary in one transaction: durable before anything leaves."""
     started = time.perf_counter()
 
     def write(session: Session) -> _Written:
+        if before_append is not None:
+            before_append(session)
         entry = log_service.append(session, kind="exchange", record=record, now=row.created_at)
         result = result_for(entry)
         row.log_position = entry.position
         row.summary = result.model_dump_json(exclude={"data"})
-        session.execute(_INSERT_EXCHANGE, [row.model_dump()])
-        return _Written(entry, result)
+        session.execute(INSERT_EXCHANGE, [row.model_dump()])
+        delivery = delivery_for(entry) if delivery_for else None
+        if delivery is not None:  # the transactional outbox: accepted ⇒ a job exists, whatever happens next
+            outbox.enqueue(session, delivery=delivery, sealer=deps.sealer, now=row.created_at,
+                           lease_seconds=deps.retry_policy.lease_seconds)
+        return _Written(entry, result, delivery)
 
     try:
         return await run_db(deps.db, write, write=True)
@@ -229,11 +210,11 @@ def _prepare(deps: ExchangeDeps, *, pattern: str, principal: Principal, parties:
         professional_role=body.professional.role,
         professional_pseudonym=deps.pseudonymiser.pseudonym(
             f"professional:{principal.organisation.id}:{body.professional.id}", LOG_DOMAIN),
-        idempotency_key=idempotency_key, digest=request_hash(pattern, body), trace_id=trace_id, created=_now())
+        idempotency_key=idempotency_key, digest=request_hash(pattern, body), trace_id=trace_id, created=now())
 
 
 def _result(p: _Prepared, *, status: str, decision: Decision, applied: list[Applied], log: LogEntry | None,
-            delivery: dict[str, Any]) -> ExchangeResult:
+            delivery: dict[str, Any], glass: dict[str, Any] | None = None) -> ExchangeResult:
     return ExchangeResult.model_validate({
         "exchange_id": p.exchange_id, "pattern": p.pattern, "status": status, "outcome": decision.outcome.value,
         "flow": decision.flow, "purpose": p.purpose, "sender": p.parties.sender.id,
@@ -244,14 +225,16 @@ def _result(p: _Prepared, *, status: str, decision: Decision, applied: list[Appl
                     "method": a.method} for a in applied],
         "log": {"position": log.position if log else -1, "record_id": log.record_id if log else "",
                 "leaf_hash": log.leaf_hash if log else ""},
-        "delivery": delivery, "trace_id": p.trace_id, "created_at": p.created.isoformat(),
+        "delivery": delivery, "trace_id": p.trace_id, "created_at": p.created.isoformat(), "break_glass": glass,
     })
 
 
 async def _log_exchange(deps: ExchangeDeps, p: _Prepared, *, decision: Decision, policy_input: dict[str, Any],
                         applied: list[Applied], subjects: list[dict[str, str]], status: str,
                         payload_hash: str | None, relayed_hash: str | None,
-                        delivery: dict[str, Any], keep_key: bool = True) -> tuple[ExchangeResult, _Written]:
+                        delivery: dict[str, Any], keep_key: bool = True,
+                        delivery_for: Callable[[LogEntry], Delivery] | None = None,
+                        glass: BreakGlassRequest | None = None) -> tuple[ExchangeResult, _Written]:
     record = records.exchange_record(
         exchange_id=p.exchange_id, trace_id=p.trace_id, pattern=p.pattern, caller=p.parties.caller,
         sender=p.parties.sender, recipient=p.parties.recipient, professional_pseudonym=p.professional_pseudonym,
@@ -264,37 +247,22 @@ async def _log_exchange(deps: ExchangeDeps, p: _Prepared, *, decision: Decision,
         recipient_id=p.parties.recipient.id, purpose=p.purpose, flow=decision.flow,
         outcome=decision.outcome.value, status=status, log_position=-1, created_at=p.created,
         updated_at=p.created, summary="{}")
+    hook = None
+    if glass is not None and decision.break_glass.requested and deps.review_sealer is not None:
+        hook = break_glass.before_append(
+            decision=decision, justification=glass.justification, record=record, exchange_id=p.exchange_id,
+            organisation_id=p.parties.caller.id, professional_pseudonym=p.professional_pseudonym,
+            sealer=deps.review_sealer, now=p.created)
     written = await _write(deps, record=record, row=row, result_for=lambda entry: _result(
-        p, status=status, decision=decision, applied=applied, log=entry, delivery=delivery))
+        p, status=status, decision=decision, applied=applied, log=entry, delivery=delivery,
+        glass=record.get("break_glass")), delivery_for=delivery_for, before_append=hook)
+    if hook is not None:
+        break_glass.count(deps.metrics, decision)
     result = written.result
     purpose = p.purpose if p.purpose in deps.known_purposes else "other"
     flow = decision.flow if decision.flow in deps.known_flows else "none"
     deps.metrics.exchanges.labels(p.pattern, decision.outcome.value, purpose, flow).inc()
     return result, written
-
-
-async def _finish(deps: ExchangeDeps, p: _Prepared, result: ExchangeResult, *, status: str,
-                  reason: str | None, partner_reference: str | None) -> ExchangeResult:
-    """Append the delivery outcome and update the exchange's status in one transaction."""
-    record = {"exchange_id": p.exchange_id, "trace_id": p.trace_id, "refers_to": result.log.position,
-              "sender": {"id": p.parties.sender.id}, "recipient": {"id": p.parties.recipient.id},
-              "outcome": status, "reason": reason, "partner_reference": partner_reference}
-
-    def write(session: Session) -> ExchangeResult:
-        position = log_service.append(session, kind="delivery", record=record, now=_now()).position
-        final = result.model_copy(update={"status": status, "delivery": DeliveryOutcome(
-            status=status, partner_reference=partner_reference, log_position=position, reason=reason)})
-        session.execute(_UPDATE_EXCHANGE, {"exchange_id": p.exchange_id, "summary": final.model_dump_json(
-            exclude={"data"}), "status": status, "updated_at": _now(), "delivery_log_position": position})
-        return final
-
-    try:
-        return await run_db(deps.db, write, write=True)
-    except (SQLAlchemyError, OSError):
-        # The data has left already; the exchange stays visibly 'delivering' for the operator to reconcile.
-        _log.error("delivery outcome could not be logged for an exchange")
-        return result.model_copy(update={"delivery": DeliveryOutcome(status=status, partner_reference=partner_reference,
-                                                                     reason=reason)})
 
 
 async def _decide_or_log_refusal(deps: ExchangeDeps, p: _Prepared, *, policy_input: dict[str, Any],
@@ -322,6 +290,8 @@ async def push(deps: ExchangeDeps, *, principal: Principal, body: PushRequest, i
                            _resolve(deps.registry, body.recipient, "recipient"))
     p = _prepare(deps, pattern="push", principal=principal, parties=parties, body=body,
                  idempotency_key=idempotency_key, trace_id=trace_id)
+    if deps.quotas is not None:
+        deps.quotas.check(organisation_id=principal.organisation.id, professional_pseudonym=p.professional_pseudonym)
     replay = await _idempotent_replay(deps, parties.caller.id, idempotency_key, p.digest)
     if replay is not None:
         if replay.status == "delivering":
@@ -346,33 +316,29 @@ async def push(deps: ExchangeDeps, *, principal: Principal, body: PushRequest, i
             recipient_domain=organisation_domain(parties.recipient.id),
             sender_domain=organisation_domain(parties.sender.id), today=p.created.date())
     status = _status_for(decision)
+    allowed = decision.outcome is Outcome.ALLOW
     result, written = await _log_exchange(
         deps, p, decision=decision, policy_input=policy_input, applied=applied, subjects=subjects, status=status,
-        payload_hash=payload_hash,
-        relayed_hash=log_service.payload_hash(minimised) if decision.outcome is Outcome.ALLOW else None,
-        delivery={"status": "pending" if decision.outcome is Outcome.ALLOW else "not_relayed"})
-    if decision.outcome is not Outcome.ALLOW:
+        payload_hash=payload_hash, relayed_hash=log_service.payload_hash(minimised) if allowed else None,
+        delivery={"status": "pending" if allowed else "not_relayed"},
+        delivery_for=(lambda entry: _delivery(p, body, decision, minimised, entry)) if allowed else None,
+        glass=body.context.break_glass)
+    if written.delivery is None:
         return result, False
-    return await _relay_push(deps, p, body=body, decision=decision, minimised=minimised, result=result,
-                             written=written), False
+    return await delivery.first_attempt(deps, recipient=p.parties.recipient, delivery=written.delivery,
+                                        result=result), False
 
 
-async def _relay_push(deps: ExchangeDeps, p: _Prepared, *, body: PushRequest, decision: Decision,
-                      minimised: dict[str, Any], result: ExchangeResult, written: _Written) -> ExchangeResult:
-    delivery = Delivery(
+def _delivery(p: _Prepared, body: PushRequest, decision: Decision, minimised: dict[str, Any],
+              entry: LogEntry) -> Delivery:
+    return Delivery(
         exchange_id=p.exchange_id, delivery_key=f"{p.exchange_id}:{p.parties.recipient.id}",
         sender_id=p.parties.sender.id, sender_name=p.parties.sender.name, recipient_id=p.parties.recipient.id,
-        purpose=p.purpose, flow=decision.flow or "", legal_basis=result.legal_basis.model_dump()
-        if result.legal_basis else {}, log_position=written.log.position, trace_id=p.trace_id,
-        dossier=minimised, context={"kader": body.context.kader.value if body.context.kader else None,
-                                    "urgency": body.context.urgency.value,
-                                    "confidentiality": decision.confidentiality})
-    try:
-        receipt = await deps.relay.deliver(p.parties.recipient, delivery)
-        status, reason, reference = "delivered", None, receipt.partner_reference
-    except AdapterError as exc:
-        status, reason, reference = "failed", exc.reason, None
-    return await _finish(deps, p, result, status=status, reason=reason, partner_reference=reference)
+        purpose=p.purpose, flow=decision.flow or "",
+        legal_basis=decision.legal_basis.model_dump() if decision.legal_basis else {},
+        log_position=entry.position, trace_id=p.trace_id, dossier=minimised,
+        context={"kader": body.context.kader.value if body.context.kader else None,
+                 "urgency": body.context.urgency.value, "confidentiality": decision.confidentiality})
 
 
 def _validated_fetch(raw: dict[str, Any]) -> dict[str, Any]:
@@ -391,6 +357,8 @@ async def pull(deps: ExchangeDeps, *, principal: Principal, body: PullRequest, i
                            principal.organisation)
     p = _prepare(deps, pattern="pull", principal=principal, parties=parties, body=body,
                  idempotency_key=idempotency_key, trace_id=trace_id)
+    if deps.quotas is not None:
+        deps.quotas.check(organisation_id=principal.organisation.id, professional_pseudonym=p.professional_pseudonym)
     replay = await _idempotent_replay(deps, parties.caller.id, idempotency_key, p.digest)
     if replay is not None:
         # The data of a pull is never stored; a replay reports the recorded outcome without it.
@@ -411,7 +379,8 @@ async def pull(deps: ExchangeDeps, *, principal: Principal, body: PullRequest, i
     if pre.outcome is not Outcome.ALLOW:
         result, _ = await _log_exchange(deps, p, decision=pre, policy_input=pre_input, applied=[],
                                         subjects=subjects, status=_status_for(pre), payload_hash=None,
-                                        relayed_hash=None, delivery={"status": "not_relayed"})
+                                        relayed_hash=None, delivery={"status": "not_relayed"},
+                                        glass=body.context.break_glass)
         return result, False
     return await _fetch_and_answer(deps, p, body=body, subjects=subjects, requested=requested,
                                    make_input=make_input, pre=pre, pre_input=pre_input), False
@@ -451,7 +420,7 @@ async def _fetch_and_answer(deps: ExchangeDeps, p: _Prepared, *, body: PullReque
         deps, p, decision=decision, policy_input=policy_input, applied=applied, subjects=subjects,
         status="fetched" if allowed else _status_for(decision), payload_hash=log_service.payload_hash(dossier),
         relayed_hash=log_service.payload_hash(minimised) if allowed else None,
-        delivery={"status": "fetched" if allowed else "not_relayed"})
+        delivery={"status": "fetched" if allowed else "not_relayed"}, glass=body.context.break_glass)
     return result.model_copy(update={"data": minimised}) if allowed else result
 
 
@@ -462,29 +431,3 @@ async def get_exchange(deps: ExchangeDeps, *, principal: Principal, exchange_id:
         # Same answer for 'absent' and 'not yours': existence is not disclosed to third parties.
         raise NotFound(detail="No exchange with this id involves your organisation.")
     return ExchangeResult.model_validate_json(row.summary)
-
-
-async def reidentify(deps: ExchangeDeps, *, principal: Principal, body: ReidentifyRequest,
-                     trace_id: str) -> ReidentifyResult:
-    """Reverse values encrypted for the caller's own domain. Values of another domain stay unreadable (AES-SIV's
-    associated data binds each value to the organisation it was encrypted for). Logged before answering."""
-    domain = organisation_domain(principal.organisation.id)
-    plain: list[str | None] = []
-    for value in body.values:
-        try:
-            plain.append(deps.pseudonymiser.decrypt(value, domain))
-        except PseudonymError:
-            plain.append(None)
-    record = {"trace_id": trace_id, "caller": principal.organisation.id,
-              "sender": {"id": principal.organisation.id}, "purpose": body.purpose,
-              "requested": len(body.values), "reidentified": sum(v is not None for v in plain),
-              "outcome": "allow"}
-
-    def write(session: Session) -> int:
-        return log_service.append(session, kind="reidentification", record=record, now=_now()).position
-
-    try:
-        position = await run_db(deps.db, write, write=True)
-    except (SQLAlchemyError, OSError) as exc:
-        raise LogUnavailable(detail="The re-identification could not be logged; nothing was revealed.") from exc
-    return ReidentifyResult(values=plain, log_position=position)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import Text
 from sqlmodel import Field, SQLModel
 
 
@@ -21,5 +22,28 @@ class LogEntry(SQLModel, table=True):
     flow: str | None = Field(default=None, max_length=20)
     outcome: str | None = Field(default=None, max_length=20)
     trace_id: str | None = Field(default=None, max_length=32)
-    entry: str = Field(description="Canonical JSON of the record (sorted keys, no whitespace)")
+    entry: str = Field(sa_type=Text, description="Canonical JSON of the record (sorted keys, no whitespace)")
     leaf_hash: str = Field(max_length=64, description="hex SHA-256(0x00 || entry), RFC 9162")
+
+
+class LogCheckpoint(SQLModel, table=True):
+    """A signed checkpoint: the note text is what verifiers use; size and root are kept for queries."""
+
+    __tablename__ = "log_checkpoint"
+
+    tree_size: int = Field(primary_key=True)
+    root_hash: str = Field(max_length=64, description="hex MTH of the first tree_size leaves")
+    issued_at: dt.datetime = Field(index=True)
+    note: str = Field(sa_type=Text, description="The C2SP signed note, signed by the gateway")
+
+
+class LogCosignature(SQLModel, table=True):
+    """A partner organisation's (witness's) Ed25519 signature over a checkpoint body."""
+
+    __tablename__ = "log_cosignature"
+
+    tree_size: int = Field(primary_key=True, foreign_key="log_checkpoint.tree_size")
+    organisation_id: str = Field(primary_key=True, max_length=100)
+    public_key: str = Field(max_length=44, description="base64 Ed25519 key the signature verified with")
+    signature: str = Field(max_length=88, description="base64 Ed25519 signature over the checkpoint body")
+    created_at: dt.datetime

@@ -29,6 +29,12 @@ class FieldDecision(BaseModel):
     reason: str | None = None
 
 
+class BreakGlassOutcome(BaseModel):
+    requested: bool = False
+    applied: bool = False
+    unnecessary: bool = False
+
+
 class Decision(BaseModel):
     """The policy's answer, plus the identity of the policy that gave it."""
 
@@ -43,6 +49,7 @@ class Decision(BaseModel):
     confidentiality: str | None = None
     obligations: list[str] = Field(default_factory=list)
     fields: dict[str, FieldDecision] = Field(default_factory=dict)
+    break_glass: BreakGlassOutcome = Field(default_factory=BreakGlassOutcome)
     decision_id: str = ""
     bundle_hash: str = ""
     engine: str = ""

@@ -64,6 +64,11 @@ class ProcessingActivity(_Strict):
     version: str
 
 
+class BreakGlass(_Strict):
+    allowed: bool
+    categories: list[str] = Field(default_factory=list)
+
+
 class Flow(_Strict):
     title: str
     from_: OrgTypeOrAny = Field(alias="from")
@@ -79,9 +84,14 @@ class Flow(_Strict):
     escalate_on: list[str] = Field(default_factory=list)
     measure_kinds: list[str] = Field(default_factory=list)
     withhold_reporter: bool = False
+    break_glass: BreakGlass | None = None
     categories: dict[str, Rule]
     fields: dict[str, FieldRule] = Field(default_factory=dict)
     obligations: list[str] = Field(default_factory=list)
+
+
+class Limits(_Strict):
+    bulk_pull_subjects: int = Field(ge=1)
 
 
 class Tables(_Strict):
@@ -89,6 +99,7 @@ class Tables(_Strict):
     legal_bases: dict[str, LegalBasis]
     purposes: dict[str, Purpose]
     categories: dict[str, Category]
+    limits: Limits
 
 
 def parse_tables(raw: dict[str, Any]) -> tuple[Tables | None, list[str]]:
@@ -124,6 +135,11 @@ def _flow_problems(tables: Tables, flow_id: str, flow: Flow, *, conditions: set[
     out.extend(f"{flow_id}: unknown escalation {e}" for e in sorted(set(flow.escalate_on) - escalations))
     out.extend(f"{flow_id}: conditions_per_purpose names purpose {p} the flow does not have"
                for p in flow.conditions_per_purpose if p not in flow.purposes)
+    if flow.break_glass is not None and flow.break_glass.allowed:
+        if flow.to == "research":
+            out.append(f"{flow_id}: break-glass can never open a research extract")
+        out.extend(f"{flow_id}: break-glass names category {c}, which the flow does not"
+                   for c in flow.break_glass.categories if c not in flow.categories)
     for name, rule in flow.categories.items():
         category = tables.categories.get(name)
         if category is None:

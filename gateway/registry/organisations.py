@@ -6,13 +6,15 @@ from the environment, so one file serves the embedded default, tests and product
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gateway.core.types import OrganisationType
 
@@ -26,14 +28,66 @@ class ClientConfig(BaseModel):
     jwks_file: str | None = None  # relative to the keys directory
     jwks: dict[str, Any] | None = None  # inline JWK set (production)
     scopes: list[str] = Field(default_factory=lambda: ["exchange:push", "exchange:pull", "exchange:read",
-                                                        "exchange:reidentify"])
+                                                        "exchange:reidentify", "inbox:receive"])
+
+
+INBOX_ADAPTER = "inbox"
+
+
+class SecretRef(BaseModel):
+    """Where a secret lives: an environment variable or a file under the keys directory — never the registry."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    secret_env: str | None = Field(default=None, pattern=r"^[A-Z][A-Z0-9_]{1,99}$")
+    secret_file: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SecretRef:
+        if (self.secret_env is None) == (self.secret_file is None):
+            raise ValueError("name exactly one of secret_env and secret_file")
+        return self
+
+
+class ApiKeyAuth(SecretRef):
+    header: str = Field(default="X-Api-Key", pattern=r"^[A-Za-z0-9-]{1,100}$")
+
+
+class OAuth2ClientCredentials(SecretRef):
+    token_url: str
+    client_id: str
+    scope: str | None = None
+
+
+class MutualTls(BaseModel):
+    """The gateway's client certificate towards this partner, and the CA that signs the partner's server."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cert_file: str
+    key_file: str
+    ca_file: str | None = None
 
 
 class EndpointConfig(BaseModel):
+    """Where a partner's system is reached, or `adapter: inbox` for one that cannot receive calls: it collects
+    its deliveries from the gateway's inbox API instead."""
+
     model_config = ConfigDict(extra="forbid")
 
-    base_url: str
+    base_url: str | None = None
     adapter: str
+    api_key: ApiKeyAuth | None = None
+    oauth2: OAuth2ClientCredentials | None = None
+    tls: MutualTls | None = None
+
+    @model_validator(mode="after")
+    def _url_unless_inbox(self) -> EndpointConfig:
+        if self.adapter != INBOX_ADAPTER and not self.base_url:
+            raise ValueError("an endpoint needs a base_url unless its adapter is 'inbox'")
+        if self.api_key is not None and self.oauth2 is not None:
+            raise ValueError("choose one of api_key and oauth2 (mutual TLS combines with either)")
+        return self
 
 
 class Organisation(BaseModel):
@@ -45,6 +99,21 @@ class Organisation(BaseModel):
     oin: str = Field(pattern=r"^\d{20}$")
     endpoint: EndpointConfig | None = None
     clients: list[ClientConfig] = Field(default_factory=list)
+    # A partner that witnesses the log registers the Ed25519 public key it cosigns checkpoints with.
+    witness_key: str | None = Field(default=None, description="base64 of a raw 32-byte Ed25519 public key")
+
+    @field_validator("witness_key")
+    @classmethod
+    def _witness_key_is_ed25519(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # an empty `${VAR:-}` means no witness
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except binascii.Error as exc:
+            raise ValueError("witness_key must be base64") from exc
+        if len(raw) != 32:  # the size of an Ed25519 public key
+            raise ValueError("witness_key must be a 32-byte Ed25519 public key")
+        return value
 
 
 class RegistryFile(BaseModel):

@@ -28,7 +28,7 @@ async def test_client_credentials_with_private_key_jwt_issues_an_rfc9068_token(
     assert decoded.claims["organisation_id"] == "wijkteam-utrecht-west"
     assert decoded.claims["aud"] == f"{settings.public_url}/v1"
     assert set(decoded.claims["scope"].split()) == {"exchange:push", "exchange:pull", "exchange:read",
-                                                    "exchange:reidentify"}
+                                                    "exchange:reidentify", "inbox:receive"}
 
 
 async def test_a_client_assertion_cannot_be_replayed(client: httpx.AsyncClient, settings: Settings) -> None:

@@ -35,8 +35,8 @@ def _free_block(count: int) -> int:
         try:
             for offset in range(count):
                 s = socket.socket()
-                s.bind(("127.0.0.1", base + offset))
                 sockets.append(s)
+                s.bind(("127.0.0.1", base + offset))
             return base
         except OSError:
             continue

@@ -331,7 +331,9 @@ def test_decision_shape_on_regorus(regorus_decider: regorus.Engine, case: str) -
         "confidentiality",
         "obligations",
         "fields",
+        "break_glass",
     }
+    assert set(decision["break_glass"]) == {"requested", "applied", "unnecessary"}
     assert decision["reasons"]
     assert decision["confidentiality"] in CONFIDENTIALITY
     fields = policy_input["fields"] if isinstance(policy_input.get("fields"), list) else []

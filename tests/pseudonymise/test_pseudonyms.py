@@ -112,3 +112,18 @@ def test_a_fully_withheld_list_element_disappears() -> None:
     out, _ = minimise(dossier, fields, rules, pseudonymiser=p, recipient_domain="org:r", sender_domain="org:s",
                       today=dt.date(2026, 11, 22))
     assert out == {"persons": [{"ref": "k1", "role": "kind"}]}
+
+
+def test_sealed_values_open_only_in_their_context_and_survive_rotation() -> None:
+    from gateway.pseudonymise.sealing import Sealer, SealError
+
+    sealer = Sealer(ring("k1"), "outbox")
+    sealed = sealer.seal(b'{"bsn": "111222333"}', context="exchange-1")
+    assert "111222333" not in sealed
+    assert sealed != sealer.seal(b'{"bsn": "111222333"}', context="exchange-1")  # random nonce
+    assert sealer.open(sealed, context="exchange-1") == b'{"bsn": "111222333"}'
+    with pytest.raises(SealError):
+        sealer.open(sealed, context="exchange-2")
+    with pytest.raises(SealError):
+        Sealer(ring("k1"), "other-purpose").open(sealed, context="exchange-1")
+    assert Sealer(ring("k2", "k1"), "outbox").open(sealed, context="exchange-1") == b'{"bsn": "111222333"}'

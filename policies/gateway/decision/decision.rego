@@ -160,6 +160,7 @@ decision := {
 	"confidentiality": _confidentiality_out,
 	"obligations": _obligations_out,
 	"fields": _fields_out,
+	"break_glass": _break_glass_out,
 }
 
 # Safety net: should any part above be undefined, refuse and drop everything.
@@ -173,6 +174,7 @@ default decision := {
 	"confidentiality": "vertrouwelijk",
 	"obligations": [],
 	"fields": {},
+	"break_glass": {"requested": false, "applied": false, "unnecessary": false},
 }
 
 # --- Flow matching -------------------------------------------------------------------------------------
@@ -348,6 +350,18 @@ _deny_reasons contains "Het doel is onbekend; alleen doelen uit de doelentabel z
 
 _deny_reasons contains _msg_no_flow if count(_matching_flows) == 0
 
+# Bulk: a pull about more people than one household needs is refused unless its purpose allows bulk.
+default _bulk_limit := 10
+
+_bulk_limit := data.gateway.tables.limits.bulk_pull_subjects if is_number(data.gateway.tables.limits.bulk_pull_subjects)
+
+_deny_reasons contains "Dit is een bulkopvraging (meer personen dan één huishouden); het doel staat dat niet toe." if {
+	input.pattern == "pull"
+	is_array(input.subjects)
+	count(input.subjects) > _bulk_limit
+	not _purposes[input.purpose].allows_bulk == true
+}
+
 _deny_reasons contains "Meer dan één gegevensstroom past op dit verzoek; de stromentabel moet worden hersteld." if {
 	count(_matching_flows) > 1
 }
@@ -375,18 +389,33 @@ _outcome := "allow" if {
 	count(_escalations) == 0
 }
 
+_outcome := "allow" if _break_glass_applies
+
 _outcome := "escalate" if {
 	_flow
 	count(_deny_reasons) == 0
 	count(_escalations) > 0
+	not _break_glass_applies
 }
 
 _reasons := sort([reason | some reason in _deny_reasons]) if _outcome == "deny"
 
 _reasons := sort([_escalation_message(name) | some name in _escalations]) if _outcome == "escalate"
 
+_reasons := array.concat([opened], overridden) if {
+	_break_glass_applies
+	opened := sprintf("Doorbraak (break-glass) toegepast: %s (%s), op grond van %s; alleen %s gaan mee.", [
+		_flow.title, _flow_id, _legal_basis.national_article,
+		concat(", ", sort({object.get(_categories, [c, "label"], c) | some c in _break_glass_categories})),
+	])
+	overridden := sort([sprintf("Overbrugd: %s", [reason]) |
+		some reason in _deny_reasons | {_escalation_message(name) | some name in _escalations}
+	])
+}
+
 _reasons := array.concat([allowed], notes) if {
 	_outcome == "allow"
+	not _break_glass_applies
 	allowed := sprintf("Toegestaan: %s (%s), op grond van %s.", [_flow.title, _flow_id, _legal_basis.national_article])
 	notes := [note |
 		uncovered := _uncovered_requested
@@ -514,11 +543,23 @@ _fields_out := {field.path: dropped | some field in _fields_in} if {
 _fields_out := _complete(_allowed_fields) if {
 	_outcome == "allow"
 	not _reporter_hidden
+	not _break_glass_applies
 }
 
 _fields_out := _complete(object.union(_allowed_fields, _withheld_fields)) if {
 	_outcome == "allow"
 	_reporter_hidden
+	not _break_glass_applies
+}
+
+_fields_out := _complete(_glass_limited(_allowed_fields)) if {
+	not _reporter_hidden
+	_break_glass_applies
+}
+
+_fields_out := _complete(_glass_limited(object.union(_allowed_fields, _withheld_fields))) if {
+	_reporter_hidden
+	_break_glass_applies
 }
 
 # Whether some fields need more than their category's treatment.
@@ -715,3 +756,66 @@ _obligations_out := array.concat(flow_obligations, sort([o | some o in extra; no
 	}
 	extra := from_categories | parents
 }
+
+# --- Break-glass ---------------------------------------------------------------------------------------
+
+# METADATA
+# title: Break-glass (doorbraak)
+# description: >-
+#   When a child is in acute danger, a professional may open what a failed condition or an escalation would
+#   hold back — only within the categories the flow row's `break_glass` names, never without a matching flow,
+#   never towards a research recipient, never past a structural refusal (unknown purpose, wrong direction,
+#   bulk, invalid input). The gateway requires a written justification and queues every use for the DPO.
+
+default _break_glass_requested := false
+
+_break_glass_requested := true if input.context.break_glass == true
+
+_break_glass_categories := {category | some category in _flow.break_glass.categories} if {
+	_flow.break_glass.allowed == true
+	is_array(_flow.break_glass.categories)
+	not _to_research
+}
+
+default _condition_denials := set()
+
+_condition_denials := {_condition_failure(name) | some name in _required_conditions - _conditions_met} if _flow
+
+_break_glass_applies if {
+	_break_glass_requested
+	count(_break_glass_categories) > 0
+	count(_deny_reasons - _condition_denials) == 0
+	count(_deny_reasons) + count(_escalations) > 0
+}
+
+default _break_glass_applied := false
+
+_break_glass_applied := true if _break_glass_applies
+
+_break_glass_out := {
+	"requested": _break_glass_requested,
+	"applied": _break_glass_applied,
+	"unnecessary": _break_glass_unnecessary,
+}
+
+# Asked for where the normal policy would have allowed: a sign of misuse the DPO sees flagged.
+default _break_glass_unnecessary := false
+
+_break_glass_unnecessary := true if {
+	_break_glass_requested
+	_outcome == "allow"
+	not _break_glass_applies
+}
+
+_category_of := {field.path: field.category | some field in _fields_in}
+
+_out_glass_closed := {"treatment": "drop", "reason": "Met een doorbraak gaat alleen mee wat de stromentabel daarvoor noemt."}
+
+_glass_limited(fields) := {path: limited |
+	some path, out in fields
+	limited := _glass_field(out, object.get(_category_of, path, ""))
+}
+
+_glass_field(out, category) := out if {
+	category in (_break_glass_categories | {"structure"})
+} else := _out_glass_closed

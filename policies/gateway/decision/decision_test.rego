@@ -477,6 +477,23 @@ test_f7_refused_without_ots if {
 	d.outcome == "deny"
 }
 
+test_f7_bulk_pull_refused if {
+	ctx := {"measure": _ots("2026-01-01", "2027-01-01")}
+	one_household := _pull("wijkteam", "gi", "informatie_ots", ctx, ["signals"], [])
+	many := object.union(one_household, {"subjects": [{"role": "kind"} | some _ in numbers.range(1, 11)]})
+	d := decision.decision with input as many
+	d.outcome == "deny"
+	_has_reason(d, "bulkopvraging")
+}
+
+test_f7_pull_of_a_large_household_within_the_limit_allowed if {
+	ctx := {"measure": _ots("2026-01-01", "2027-01-01")}
+	household := _pull("wijkteam", "gi", "informatie_ots", ctx, ["signals"], [])
+	ten := object.union(household, {"subjects": [{"role": "kind"} | some _ in numbers.range(1, 10)]})
+	d := decision.decision with input as ten
+	d.outcome == "allow"
+}
+
 # --- F8 hulp tijdens een OTS en overdracht (GI → wijkteam) ---------------------------------------------
 
 _f8_fields := [_kind_bsn, _parent_phone, _involvement, _safety_goals, _measure_kind, _measure_court, _mental_health, _situation]
@@ -750,4 +767,61 @@ test_generic_known_conditions_are_exposed if {
 	"measure_active" in decision.known_conditions
 	"no_identifiers" in decision.known_conditions
 	"conflict_van_plichten" in decision.known_escalations
+}
+
+# --- Break-glass (doorbraak) ---------------------------------------------------------------------------
+
+_glass := {"break_glass": true}
+
+test_generic_break_glass_opens_f7_without_ots_within_its_categories if {
+	fields := [_kind_ref, _kind_bsn, _situation, _triage, _debts, _diagnosis]
+	d := decision.decision with input as _push("wijkteam", "gi", "informatie_ots", _glass, fields)
+	d.outcome == "allow"
+	d.flow == "F7"
+	d.break_glass == {"requested": true, "applied": true, "unnecessary": false}
+	startswith(d.reasons[0], "Doorbraak (break-glass) toegepast")
+	some overridden in d.reasons
+	startswith(overridden, "Overbrugd: ")
+	_treatment(d, _kind_bsn) == "pass"
+	_treatment(d, _kind_ref) == "pass"
+	_treatment(d, _triage) == "pass"
+	_treatment(d, _debts) == "drop" # income: not something break-glass opens
+	_treatment(d, _diagnosis) == "drop" # health: not something break-glass opens
+}
+
+test_generic_break_glass_overrides_an_escalation if {
+	ctx := object.union(object.union(_f2_context, _glass), {"conflict_van_plichten": true})
+	d := decision.decision with input as _push("wijkteam", "veilig_thuis", "melding", ctx, _f2_fields)
+	d.outcome == "allow"
+	d.break_glass.applied == true
+	_treatment(d, _reporter_surname) == "drop" # the reporter is never opened by break-glass
+}
+
+test_generic_break_glass_where_not_needed_is_flagged_not_applied if {
+	ctx := object.union(_f2_context, _glass)
+	d := decision.decision with input as _push("wijkteam", "veilig_thuis", "melding", ctx, _f2_fields)
+	d.outcome == "allow"
+	d.break_glass == {"requested": true, "applied": false, "unnecessary": true}
+	_treatment(d, _reporter_surname) == "pass" # the normal policy decides, unchanged
+}
+
+test_generic_break_glass_never_without_a_matching_flow if {
+	d := decision.decision with input as _push("wijkteam", "gi", "melding", _glass, [_kind_bsn])
+	d.outcome == "deny"
+	d.break_glass.applied == false
+}
+
+test_generic_break_glass_never_for_anonymous_advice_or_research if {
+	advice := decision.decision with input as _push("wijkteam", "veilig_thuis", "adviesvraag", _glass, [_kind_bsn])
+	advice.outcome == "deny"
+	research := decision.decision with input as _push("wijkteam", "research", "onderzoek_en_sturing", _glass, [_kind_bsn])
+	research.break_glass.applied == false
+}
+
+test_generic_break_glass_does_not_pass_a_bulk_refusal if {
+	pull := _pull("wijkteam", "gi", "informatie_ots", _glass, ["signals"], [])
+	many := object.union(pull, {"subjects": [{"role": "kind"} | some _ in numbers.range(1, 11)]})
+	d := decision.decision with input as many
+	d.outcome == "deny"
+	d.break_glass.applied == false
 }
