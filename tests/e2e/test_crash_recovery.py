@@ -20,7 +20,7 @@ import pytest
 
 from gateway.auth.client import fetch_token
 from gateway.core.settings import REPO_ROOT
-from tests.e2e.conftest import _free_block
+from tests.e2e.processes import free_block, wait_ready
 from tests.support import WIJKTEAM, melding_request
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +43,7 @@ class Stack:
             self.gateway = subprocess.Popen(
                 [sys.executable, "-m", "uvicorn", "gateway.main:app_factory", "--factory", "--port",
                  str(self.gateway_port)], cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        _wait(f"{self.url}/readyz")
+        wait_ready(self.url, self.gateway, self.workdir / "gateway.log")
 
     def kill_gateway(self) -> None:
         assert self.gateway is not None
@@ -51,21 +51,9 @@ class Stack:
         self.gateway.wait(timeout=10)
 
 
-def _wait(url: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} did not come up")
-
-
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[Stack]:
-    base = _free_block(2)
+    base = free_block(2)
     sim_url = f"http://127.0.0.1:{base + 1}"
     env = {**os.environ, "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{base}", "GATEWAY_KEYS_DIR": str(tmp_path / "keys"),
            "GATEWAY_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}", "GATEWAY_SIM_VEILIG_THUIS_URL": sim_url,
@@ -77,7 +65,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
                                   str(base + 1)], cwd=REPO_ROOT, env=env)
     stack = Stack(tmp_path, base, sim_url, env)
     try:
-        _wait(f"{sim_url}/health")
+        wait_ready(sim_url, path="/health")
         yield stack
     finally:
         for process in (stack.gateway, simulator):

@@ -12,12 +12,8 @@ import collections
 import contextlib
 import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -25,8 +21,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from gateway.auth.client import fetch_token
-from gateway.core.settings import REPO_ROOT
 from gateway.exchange_log.service import leaf_hash
+from tests.e2e.processes import free_block, running, wait_ready
 from tests.pg import PostgresServer, PostgresUnavailable
 from tests.support import WIJKTEAM, melding_request
 
@@ -34,41 +30,6 @@ pytestmark = pytest.mark.e2e
 EXCHANGES = 200
 CONCURRENCY = 32
 SIMULATORS = ("veilig_thuis", "rvdk", "gi", "wijkteam", "research")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log_file: Path, path: str) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{url} exited early:\n{log_file.read_text()[-3000:]}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{url}{path}", timeout=1).status_code == 200:
-                return
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready in time:\n{log_file.read_text()[-3000:]}")
-
-
-@contextlib.contextmanager
-def _process(argv: list[str], env: dict[str, str], log_file: Path) -> Iterator[subprocess.Popen[bytes]]:
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(argv, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    try:
-        yield process
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 async def _push_all(urls: list[str], token: str) -> list[httpx.Response]:
@@ -88,13 +49,14 @@ def test_two_replicas_keep_one_gapless_log(tmp_path: Path, dev_keys: Path, reque
     if isinstance(postgres, PostgresUnavailable):
         pytest.skip(f"PostgreSQL unavailable: {postgres}")
     shutil.copytree(dev_keys, tmp_path / "keys")
-    ports = [_free_port() for _ in range(3)]
+    base = free_block(3)
+    ports = [base, base + 1, base + 2]
     sim_url, urls = f"http://127.0.0.1:{ports[0]}", [f"http://127.0.0.1:{p}" for p in ports[1:]]
     # A migrated copy: the replicas then start on an up-to-date schema, as after the chart's migration Job.
     with postgres.database(template=request.getfixturevalue("postgres_template")) as database_url, \
-            _process([sys.executable, "-m", "adapters.simulators", "veilig_thuis", "--port", str(ports[0])],
+            running([sys.executable, "-m", "adapters.simulators", "veilig_thuis", "--port", str(ports[0])],
                      dict(os.environ), tmp_path / "sim.log") as sim:
-        _wait_ready(sim_url, sim, tmp_path / "sim.log", "/health")
+        wait_ready(sim_url, sim, tmp_path / "sim.log", "/health")
         env = {**os.environ, "GATEWAY_DATABASE_URL": database_url, "GATEWAY_KEYS_DIR": str(tmp_path / "keys"),
                "GATEWAY_PUBLIC_URL": urls[0], "GATEWAY_LOG_LEVEL": "WARNING",
                # One client and one professional send everything here; the quotas are not what is under test.
@@ -104,10 +66,10 @@ def test_two_replicas_keep_one_gapless_log(tmp_path: Path, dev_keys: Path, reque
         with contextlib.ExitStack() as replicas:
             for i, (port, url) in enumerate(zip(ports[1:], urls, strict=True)):
                 log_file = tmp_path / f"gateway-{i}.log"
-                process = replicas.enter_context(_process(
+                process = replicas.enter_context(running(
                     [sys.executable, "-m", "uvicorn", "gateway.main:app_factory", "--factory", "--host", "127.0.0.1",
                      "--port", str(port)], env, log_file))
-                _wait_ready(url, process, log_file, "/readyz")
+                wait_ready(url, process, log_file)
             token = fetch_token(base_url=urls[0], client_id=WIJKTEAM,
                                 private_key_path=tmp_path / "keys" / "clients" / f"{WIJKTEAM}.pem")
             started = time.monotonic()

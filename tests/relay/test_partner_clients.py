@@ -20,7 +20,7 @@ from cryptography.x509.oid import NameOID
 from gateway.core.settings import REPO_ROOT
 from gateway.registry.organisations import Organisation
 from gateway.relay.partner_clients import PartnerConfigError, partner_client
-from tests.e2e.conftest import _free_block
+from tests.e2e.processes import free_block
 
 TIMEOUT = httpx.Timeout(5.0)
 
@@ -108,7 +108,7 @@ async def test_mutual_tls_towards_a_partner_that_requires_client_certificates(tm
     _write(tmp_path / "ca", ca_key, ca)
     _write(tmp_path / "server", *_cert("localhost", ca_key, ca.subject))
     _write(tmp_path / "gateway-client", *_cert("kgb-gateway", ca_key, ca.subject))
-    port = _free_block(1)
+    port = free_block(1)
     server = subprocess.Popen([sys.executable, "-m", "uvicorn", "adapters.veilig_thuis.simulator:create_app",  # noqa: ASYNC220
                                "--factory", "--port", str(port), "--log-level", "warning",
                                "--ssl-keyfile", str(tmp_path / "server.key"),
