@@ -79,7 +79,8 @@ async def _post(client: httpx.AsyncClient, url: str, content: bytes,
         raise AdapterError("unreachable") from exc
 
 
-def _json_object(response: httpx.Response) -> Json:
+def json_object(response: httpx.Response) -> Json:
+    """The JSON object of a 2xx answer; any other status or body is an `AdapterError` reason code."""
     status = response.status_code
     if 400 <= status < 500:
         raise AdapterError("rejected", status)
@@ -131,7 +132,7 @@ class RestAdapter:
         headers = {"Idempotency-Key": delivery.delivery_key,
                    **trace_headers(delivery.trace_id, delivery.exchange_id)}
         response = await _post(client, _url(endpoint, self.deliver_path), content, headers)
-        receipt = _json_object(response)
+        receipt = json_object(response)
         try:
             reference = self._receipt_reference(receipt)
         except _MAPPING_ERRORS:
@@ -151,7 +152,7 @@ class RestAdapter:
             raise AdapterError("unmappable") from None
         headers = trace_headers(request.trace_id, request.exchange_id)
         response = await _post(client, _url(endpoint, self.query_path), query, headers)
-        return self.to_canonical(_json_object(response))
+        return self.to_canonical(json_object(response))
 
     async def health(self, client: httpx.AsyncClient, endpoint: PartnerEndpoint) -> bool:
         try:

@@ -26,12 +26,6 @@ RESEARCH_REFUSED = ("persons[].given_names", "persons[].surname_prefix", "person
 _QUALIFIERS = ("rol", "type")  # a constant key that tells list items apart in a native list
 
 
-def _wijkteam_native(dossier: Json) -> Json:
-    native = wijkteam.dossier_to_native(dossier)
-    native["informatieobject"] = {"inhoud": wijkteam.decode_inhoud(native["informatieobject"]["inhoud"])}
-    return native
-
-
 def _research_native(dossier: Json) -> Json:
     return {"records": flatten(dossier)[0]}
 
@@ -40,7 +34,7 @@ ENCODERS: dict[str, Callable[[Json], Json]] = {
     "veilig_thuis": veilig_thuis.dossier_to_native,
     "rvdk": rvdk.dossier_to_native,
     "gi": gi.dossier_to_native,
-    "wijkteam": _wijkteam_native,
+    "wijkteam": wijkteam.dossier_to_native,  # the JSON content of the zaak's document
     "research": _research_native,
 }
 

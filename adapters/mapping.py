@@ -85,21 +85,55 @@ YES_NO = Codec(_yes_no, _from_yes_no)
 SEX_MVO = code_list({"man": "M", "vrouw": "V", "onbekend": "O", "anders": "X"})
 
 
+_SELECTOR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[([A-Za-z_][A-Za-z0-9_]*)=([^\]]+)\]$")
+
+
+def _segments(path: str) -> list[tuple[str, tuple[str, str] | None]]:
+    """`a.b[rol=pleger].c` → [("a", None), ("b", ("rol", "pleger")), ("c", None)].
+
+    A `name[key=value]` segment is the item of list `name` whose `key` holds the constant `value`: how a native
+    format tells list items apart by a constant instead of by position (VT's directbetrokkenen by `rol`).
+    """
+    out: list[tuple[str, tuple[str, str] | None]] = []
+    for segment in path.split("."):
+        match = _SELECTOR.match(segment)
+        out.append((match.group(1), (match.group(2), match.group(3))) if match else (segment, None))
+    return out
+
+
 def get_dotted(doc: Mapping[str, Any], path: str) -> Any:
     node: Any = doc
-    for key in path.split("."):
+    for key, selector in _segments(path):
         if not isinstance(node, Mapping):
             return None
         node = node.get(key)
+        if selector is not None:
+            items = node if isinstance(node, list) else []
+            node = next((item for item in items
+                         if isinstance(item, Mapping) and item.get(selector[0]) == selector[1]), None)
     return node
 
 
 def set_dotted(doc: Json, path: str, value: Any) -> None:
-    *parents, last = path.split(".")
+    *parents, (last, last_selector) = _segments(path)
+    if last_selector is not None:
+        raise ValueError("a path cannot end in a list selector")
     node = doc
-    for key in parents:
-        node = node.setdefault(key, {})
+    for key, selector in parents:
+        if selector is None:
+            node = node.setdefault(key, {})
+            continue
+        items: list[Json] = node.setdefault(key, [])
+        found = next((item for item in items if item.get(selector[0]) == selector[1]), None)
+        if found is None:
+            found = {selector[0]: selector[1]}
+            items.append(found)
+        node = found
     node[last] = value
+
+
+class MissingFieldError(ValueError):
+    """A field the native format requires is absent. Carries the field name only, never a value."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +144,7 @@ class Field:
     native: str
     codec: Codec = PLAIN
     record: Record | None = None
+    required: bool = False
 
     def put(self, value: Any, native: Json) -> None:
         if self.record is not None:
@@ -118,6 +153,8 @@ class Field:
 
     def take(self, native: Mapping[str, Any]) -> Any:
         value = self.codec.decode(get_dotted(native, self.native))
+        if value is None and self.required:
+            raise MissingFieldError(self.canonical)
         if value is not None and self.record is not None:
             value = self.record.decode_value(value)
         return value
@@ -144,20 +181,28 @@ def nested(canonical: str, native: str, record: Record) -> Field:
 
 
 class Record:
-    def __init__(self, *parts: Part) -> None:
+    """Parts, plus `constants`: native paths every encoded object carries (e.g. a ZGW `betrokkeneType`)."""
+
+    def __init__(self, *parts: Part, constants: Mapping[str, Any] | None = None) -> None:
         self.parts = parts
+        self.constants = dict(constants or {})
         self._by_key = {part.canonical: part for part in parts}
         if len(self._by_key) != len(parts):
             raise ValueError("a canonical key is mapped twice")
 
     def encode(self, canonical: Mapping[str, Any]) -> Json:
         out: Json = {}
+        for path, constant in self.constants.items():
+            set_dotted(out, path, constant)
         for key, value in canonical.items():
             part = self._by_key.get(key)
             if part is None:
                 raise UnmappedFieldError(key)
             if value is not None:
                 part.put(value, out)
+        for part in self.parts:
+            if isinstance(part, Field) and part.required and canonical.get(part.canonical) is None:
+                raise MissingFieldError(part.canonical)
         return out
 
     def decode(self, native: Mapping[str, Any]) -> Json:

@@ -1,27 +1,36 @@
 """Benchmark of the full exchange path against the floor, in one run on one machine.
 
-    .venv/bin/python -m bench.exchange_bench [--requests 400]
+    .venv/bin/python -m bench.exchange_bench [--requests 300] [--repeat 3] [--backends sqlite,postgresql]
+                                             [--engines embedded,opa] [--micro]
 
-Starts the Veilig Thuis simulator, the gateway (uvloop + httptools, SQLite, embedded Rego) and a bare FastAPI
-passthrough proxy (the floor) as separate processes on loopback, then drives allowed F2 meldingen (token
-reused) at concurrency 1 and 32 and prints exchanges/s and p50/p99 latency for both, and their ratio.
-Then it times the gateway's parts in process: policy decision, pseudonymisation, minimisation, durable log
-append. Bounded in requests and time; loopback only. Figures vary ±15–30 % between runs: compare ratios.
+Starts, as separate processes on loopback, the Veilig Thuis simulator, a bare FastAPI passthrough proxy (the
+floor) and, for each configuration (database backend × policy engine), a fresh gateway (uvicorn with uvloop +
+httptools, one worker). PostgreSQL is a throwaway PostgreSQL 15 server started from the installed binaries (as
+`tests/pg.py` does); the OPA path decides through `bench/opa_standin.py`, a *stand-in* that speaks OPA's REST API
+and evaluates with OPA's Go evaluator — not the OPA binary. For each repeat and concurrency (1 and 32) it drives
+allowed F2 meldingen (token reused, each with its own Idempotency-Key) first through the floor, then through the
+gateway, and prints exchanges/s, p50/p99 latency and the ratio gateway/floor; then the median and the spread
+(min–max) over the repeats, and the load average around each measurement (others may share the machine).
+Bounded in requests and time; loopback only. Figures vary ±15–30 % between runs: compare ratios.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
+import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +39,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 BODY = json.loads((ROOT / "examples" / "melding-f2.json").read_text())
+FAST = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
 
 
 def _port() -> int:
@@ -38,18 +48,42 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def _start(argv: list[str], env: dict[str, str], health: str) -> subprocess.Popen[bytes]:
-    process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)
-    deadline = time.monotonic() + 60
+def _start(argv: list[str], env: dict[str, str], health: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    with open(log or os.devnull, "ab") as sink:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=sink, stderr=sink, start_new_session=True)
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         try:
             if httpx.get(health, timeout=1).status_code == 200:
                 return process
         except httpx.HTTPError:
             time.sleep(0.2)
-    process.kill()
-    raise SystemExit(f"did not start: {argv}")
+    _stop(process)
+    raise SystemExit(f"did not start: {argv}" + (f"; its output is in {log}" if log else ""))
+
+
+def _stop(process: subprocess.Popen[Any]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def _opa_standin() -> Iterator[str]:
+    process = subprocess.Popen([sys.executable, "-m", "bench.opa_standin"], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        if not url.startswith("http://127.0.0.1:"):
+            raise SystemExit("the OPA stand-in did not start")
+        yield url
+    finally:
+        _stop(process)
 
 
 def _native_melding() -> dict[str, Any]:
@@ -89,117 +123,142 @@ async def _drive(url: str, headers: dict[str, str], *, concurrency: int, total: 
         elapsed = time.perf_counter() - began
     latencies.sort()
     return {"rps": total / elapsed, "p50_ms": latencies[len(latencies) // 2] * 1000,
-            "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000, "failures": failures}
+            "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, "failures": failures,
+            "load": os.getloadavg()[0]}
 
 
-def _micro() -> dict[str, float]:
-    sys.path.insert(0, str(ROOT))
-    from sqlmodel import Session
+@dataclass
+class Cell:
+    """One configuration at one concurrency: a result per repeat for the floor and the gateway."""
 
-    from gateway.core.database import make_engine, upgrade_to_head
-    from gateway.core.types import OrganisationType
-    from gateway.dossier.fields import flatten
-    from gateway.dossier.model import Gezinsdossier
-    from gateway.exchange.records import policy_input
-    from gateway.exchange.schemas import ExchangeContext
-    from gateway.exchange_log.service import append
-    from gateway.policy.bundle import load_bundle
-    from gateway.policy.engine import EmbeddedEngine
-    from gateway.pseudonymise.keyring import KeyRing, MasterKey
-    from gateway.pseudonymise.minimise import FieldRule, minimise
-    from gateway.pseudonymise.pseudonyms import Pseudonymiser
-    from gateway.registry.organisations import Organisation
+    floor: list[dict[str, float]] = field(default_factory=list)
+    full: list[dict[str, float]] = field(default_factory=list)
 
-    def org(kind: OrganisationType) -> Organisation:
-        return Organisation(id=f"{kind.value.replace('_', '-')}-x", type=kind, name="x", oin="0" * 20)
 
-    dossier = Gezinsdossier.model_validate(BODY["dossier"]).model_dump(mode="json", exclude_none=True)
-    fields = flatten(dossier)
-    engine = EmbeddedEngine(load_bundle(ROOT / "policies"))
-    pin = policy_input(pattern="push", sender=org(OrganisationType.WIJKTEAM), recipient=org(
-        OrganisationType.VEILIG_THUIS), purpose="melding", professional_role="x",
-        context=ExchangeContext.model_validate(BODY["context"]), subject_roles=["kind", "ouder", "melder"],
-        requested_categories=[f.category for f in fields], fields=fields, today=dt.date.today())
-    p = Pseudonymiser(KeyRing([MasterKey("k1", b"k" * 32)]))
-    decision = engine.evaluate(pin)
-    rules = {k: FieldRule(v["treatment"], v.get("method")) for k, v in decision["fields"].items()}
+def _spread(values: list[float], fmt: str = "{:.0f}") -> str:
+    median = statistics.median(values)
+    if len(values) == 1:
+        return fmt.format(median)
+    return f"{fmt.format(median)} [{fmt.format(min(values))}–{fmt.format(max(values))}]"
 
-    def per_call(fn: Any, n: int) -> float:
-        fn()
-        start = time.perf_counter()
-        for _ in range(n):
-            fn()
-        return (time.perf_counter() - start) / n * 1e6
 
-    with tempfile.TemporaryDirectory() as tmp:
-        db = make_engine(f"sqlite:///{tmp}/bench.db")
-        upgrade_to_head(db)
+def _row(label: str, concurrency: int, r: dict[str, float], floor: dict[str, float] | None = None) -> str:
+    ratio = f"{r['rps'] / floor['rps']:>7.2f}" if floor else f"{'':>7}"
+    return (f"  {label:<10}{concurrency:>5}{r['rps']:>9.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+            f"{r['failures']:>6.0f}{ratio}{r['load']:>7.2f}")
 
-        def log_append() -> None:
-            with Session(db) as session:
-                append(session, kind="bench", record={"x": 1}, now=dt.datetime.now(dt.UTC))
-                session.commit()
 
-        log_us = per_call(log_append, 300)
-    return {
-        "fields in the dossier": len(fields),
-        "policy decision (regorus) µs": per_call(lambda: engine.evaluate(pin), 200),
-        "pseudonym (HMAC) µs": per_call(lambda: p.pseudonym("111222333", "org:x"), 5000),
-        "minimise whole dossier µs": per_call(lambda: minimise(dossier, fields, rules, pseudonymiser=p,
-                                                               recipient_domain="org:x", sender_domain="org:y",
-                                                               today=dt.date.today()), 500),
-        "durable log append (SQLite WAL, FULL, one commit) µs": log_us,
-    }
+def _summary(name: str, cells: dict[int, Cell]) -> list[str]:
+    lines = []
+    for concurrency, cell in sorted(cells.items()):
+        ratios = [g["rps"] / f["rps"] for g, f in zip(cell.full, cell.floor, strict=True)]
+        added = [g["p99_ms"] - f["p99_ms"] for g, f in zip(cell.full, cell.floor, strict=True)]
+        lines.append(
+            f"{name:<34}c={concurrency:<3} floor {_spread([f['rps'] for f in cell.floor])} req/s | gateway "
+            f"{_spread([g['rps'] for g in cell.full])}/s, p50 {_spread([g['p50_ms'] for g in cell.full], '{:.1f}')}"
+            f" ms, p99 {_spread([g['p99_ms'] for g in cell.full], '{:.1f}')} ms | ratio "
+            f"{_spread(ratios, '{:.2f}')} | added p99 {_spread(added, '{:.1f}')} ms")
+    return lines
+
+
+def _gateway_env(base: dict[str, str], *, work: Path, port: int, database_url: str,
+                 opa_url: str | None) -> dict[str, str]:
+    env = {**base, "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}", "GATEWAY_DATABASE_URL": database_url,
+           "GATEWAY_KEYS_DIR": str(work / "keys"), "GATEWAY_LOG_LEVEL": "WARNING",
+           # One professional sends everything here: lift the rate limits, which would otherwise answer 429.
+           "GATEWAY_QUOTA_PROFESSIONAL_BURST": "1000000", "GATEWAY_QUOTA_ORGANISATION_BURST": "1000000"}
+    if opa_url:
+        env |= {"GATEWAY_POLICY_ENGINE": "opa", "GATEWAY_OPA_URL": opa_url}
+    return env
+
+
+def _measure(name: str, env: dict[str, str], *, port: int, work: Path, floor_url: str, native: dict[str, Any],
+             args: argparse.Namespace) -> dict[int, Cell]:
+    from gateway.auth.client import fetch_token
+
+    url = f"http://127.0.0.1:{port}"
+    gateway = _start([sys.executable, "-m", "uvicorn", "gateway.main:app_factory", "--factory", "--port", str(port),
+                      *FAST], env, f"{url}/readyz", work / f"gateway-{port}.log")
+    cells: dict[int, Cell] = {c: Cell() for c in args.concurrency}
+    try:
+        token = fetch_token(base_url=url, client_id="wijkteam-utrecht-west-cms",
+                            private_key_path=work / "keys" / "clients" / "wijkteam-utrecht-west-cms.pem")
+        auth = {"Authorization": f"Bearer {token}"}
+        asyncio.run(_drive(f"{url}/v1/exchanges/push", auth, concurrency=4, total=40, body=BODY))  # warm-up
+        print(f"\n{name}\n  {'path':<10}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'fail':>6}{'ratio':>7}"
+              f"{'load1':>7}")
+        for _ in range(args.repeat):
+            for concurrency in args.concurrency:
+                floor = asyncio.run(_drive(floor_url, {}, concurrency=concurrency, total=args.requests, body=native))
+                full = asyncio.run(_drive(f"{url}/v1/exchanges/push", auth, concurrency=concurrency,
+                                          total=args.requests, body=BODY))
+                cells[concurrency].floor.append(floor)
+                cells[concurrency].full.append(full)
+                print(_row("floor", concurrency, floor))
+                print(_row("gateway", concurrency, full, floor), flush=True)
+    finally:
+        _stop(gateway)
+    return cells
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=400)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=300, help="per measurement")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--engines", default="embedded,opa")
+    parser.add_argument("--concurrency", default="1,32")
+    parser.add_argument("--micro", action="store_true", help="also run bench.micro_bench with the same servers")
     args = parser.parse_args()
-    py = sys.executable
-    work = Path(tempfile.mkdtemp(prefix="gw-bench-"))
-    sim_port, gw_port, floor_port = _port(), _port(), _port()
-    gw_url = f"http://127.0.0.1:{gw_port}"
-    env = {**os.environ, "GATEWAY_SIM_VEILIG_THUIS_URL": f"http://127.0.0.1:{sim_port}",
-           "GATEWAY_PUBLIC_URL": gw_url, "GATEWAY_KEYS_DIR": str(work / "keys"),
-           "GATEWAY_DATABASE_URL": f"sqlite:///{work / 'gateway.db'}", "GATEWAY_LOG_LEVEL": "WARNING",
-           "FLOOR_TARGET": f"http://127.0.0.1:{sim_port}/api/v1/meldingen",
-           # One professional sends everything here: lift the rate limits, which would otherwise answer 429.
-           "GATEWAY_QUOTA_PROFESSIONAL_BURST": "1000000", "GATEWAY_QUOTA_ORGANISATION_BURST": "1000000"}
-    fast = ["--loop", "uvloop", "--http", "httptools", "--no-access-log", "--log-level", "warning"]
-    processes = [
-        _start([py, "-m", "adapters.simulators", "veilig_thuis", "--port", str(sim_port)], env,
-               f"http://127.0.0.1:{sim_port}/health"),
-        _start([py, "-m", "uvicorn", "gateway.main:app_factory", "--factory", "--port", str(gw_port), *fast], env,
-               f"{gw_url}/readyz"),
-        _start([py, "-m", "uvicorn", "bench.floor_proxy:app", "--port", str(floor_port), *fast], env,
-               f"http://127.0.0.1:{floor_port}/docs"),
-    ]
-    try:
-        from gateway.auth.client import fetch_token
+    args.concurrency = [int(c) for c in args.concurrency.split(",")]
+    sys.path.insert(0, str(ROOT))
+    from tests.pg import postgres_server, wait_for
 
-        token = fetch_token(base_url=gw_url, client_id="wijkteam-utrecht-west-cms",
-                            private_key_path=work / "keys" / "clients" / "wijkteam-utrecht-west-cms.pem")
-        auth = {"Authorization": f"Bearer {token}"}
-        native = _native_melding()
-        print(f"{'path':<34}{'conc':>5}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'fail':>6}")
-        for concurrency in (1, 32):
-            floor = asyncio.run(_drive(f"http://127.0.0.1:{floor_port}/relay", {}, concurrency=concurrency,
-                                       total=args.requests, body=native))
-            full = asyncio.run(_drive(f"{gw_url}/v1/exchanges/push", auth, concurrency=concurrency,
-                                      total=args.requests, body=BODY))
-            for name, r in (("floor: bare passthrough proxy", floor), ("gateway: full exchange path", full)):
-                print(f"{name:<34}{concurrency:>5}{r['rps']:>9.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}"
-                      f"{r['failures']:>6.0f}")
-            print(f"{'  ratio gateway/floor':<34}{concurrency:>5}{full['rps'] / floor['rps']:>9.2f}"
-                  f"{full['p50_ms'] / floor['p50_ms']:>9.2f}{full['p99_ms'] / floor['p99_ms']:>9.2f}")
-    finally:
+    work = Path(tempfile.mkdtemp(prefix="gw-bench-"))  # keys, SQLite databases and the gateways' output
+    sim_port, floor_port = _port(), _port()
+    base = {**os.environ, "GATEWAY_SIM_VEILIG_THUIS_URL": f"http://127.0.0.1:{sim_port}",
+            "FLOOR_TARGET": f"http://127.0.0.1:{sim_port}/api/v1/meldingen"}
+    print(f"{os.cpu_count()} CPUs; load average at start {os.getloadavg()}; {args.requests} requests per "
+          f"measurement, {args.repeat} repeats")
+    summaries: list[str] = []
+    with contextlib.ExitStack() as stack:
+        stack.callback(shutil.rmtree, work, ignore_errors=True)
+        processes = [
+            _start([sys.executable, "-m", "adapters.simulators", "veilig_thuis", "--port", str(sim_port)], base,
+                   f"http://127.0.0.1:{sim_port}/health"),
+            _start([sys.executable, "-m", "uvicorn", "bench.floor_proxy:app", "--port", str(floor_port), *FAST],
+                   base, f"http://127.0.0.1:{floor_port}/docs")]
         for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=10)
-    print()
-    for name, value in _micro().items():
-        print(f"{name:<56}{value:>10.1f}")
+            stack.callback(_stop, process)
+        backends = args.backends.split(",")
+        server = stack.enter_context(postgres_server()) if "postgresql" in backends else None
+        if server is not None:
+            wait_for(server.admin_url)
+        opa_url = stack.enter_context(_opa_standin()) if "opa" in args.engines.split(",") else None
+        native = _native_melding()
+        for backend in backends:
+            for engine in args.engines.split(","):
+                if server is not None and backend == "postgresql":
+                    database_url = server.url_for(server.create_database())
+                else:
+                    database_url = f"sqlite:///{work / f'gateway-{engine}.db'}"
+                name = f"{backend} + {'embedded regorus' if engine == 'embedded' else 'OPA REST stand-in'}"
+                port = _port()
+                env = _gateway_env(base, work=work, port=port, database_url=database_url,
+                                   opa_url=opa_url if engine == "opa" else None)
+                cells = _measure(name, env, port=port, work=work, floor_url=f"http://127.0.0.1:{floor_port}/relay",
+                                 native=native, args=args)
+                summaries.extend(_summary(name, cells))
+        print("\nmedian [min–max] over the repeats")
+        print("\n".join(summaries))
+        if args.micro:
+            from bench import micro_bench
+
+            print()
+            pg_url = server.url_for(server.create_database()) if server is not None else None
+            for label, value in micro_bench.run(postgresql_url=pg_url, opa_url=opa_url, verify_records=20_000):
+                print(f"{label:<92}{value:>28}")
+    print(f"load average at end {os.getloadavg()}")
 
 
 if __name__ == "__main__":

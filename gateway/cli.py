@@ -7,12 +7,17 @@
   gateway push FILE      send a push exchange (JSON file) as a demo client
   gateway pull FILE      send a pull exchange (JSON file) as a demo client
   gateway status ID      show an exchange's status
-  gateway policy …       check, test, explain, diff, whatif (see gateway policy --help)
+  gateway policy …       check, test, explain, diff, whatif; versions: propose, submit, approve, reject,
+                         rollback (four-eyes activation; see gateway policy --help)
   gateway log verify     verify the log against a signed checkpoint and public key (see gateway log --help)
   gateway log check      quick local check: leaf hashes, positions and hash chain
   gateway log export     write the log as JSON lines for offline verification
+  gateway log verify-export BUNDLE   verify an export's proof bundle offline; gateway log purge: retention
+  gateway inzage         inzage report (AVG art. 15) for one person; BSN on stdin (see gateway inzage --help)
   gateway db upgrade     apply the database migrations up to head (the Helm chart's pre-upgrade hook)
   gateway deliveries …   the delivery outbox: list jobs, retry dead letters (see gateway deliveries --help)
+  gateway adapters check validate partner mapping files (YAML; see gateway adapters --help)
+  gateway users …        local accounts for the web pages: add, list, passwd, disable
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 
 import httpx
 
-from gateway import cli_deliveries, cli_policy
+from gateway import cli_adapters, cli_deliveries, cli_policy, cli_users
 from gateway.core.settings import Settings, get_settings
 
 SIMULATORS = ("veilig_thuis", "rvdk", "gi", "wijkteam", "research")
@@ -83,7 +88,8 @@ def _uvicorn(settings: Settings, *, production: bool) -> None:
     import uvicorn
 
     options: dict[str, Any] = {"host": settings.host, "port": settings.port, "factory": True,
-                               "log_config": None, "access_log": False}
+                               "log_config": None, "access_log": False, "proxy_headers": True,
+                               "forwarded_allow_ips": settings.forwarded_allow_ips}
     if production:
         options |= {"loop": "uvloop", "http": "httptools"}
     uvicorn.run("gateway.main:app_factory", **options)
@@ -94,6 +100,7 @@ def cmd_run(settings: Settings, *, simulators: bool) -> int:
     processes = _start_simulators("127.0.0.1", settings.simulator_base_port) if simulators else []
     try:
         _out(f"gateway on {settings.public_url} (API docs: {settings.public_url}/docs); Ctrl-C stops")
+        _out(f"web pages on {settings.public_url}/ui/ (development accounts: {settings.keys_dir / 'dev-accounts.txt'})")
         _uvicorn(settings, production=False)
     finally:
         for process in processes:
@@ -163,7 +170,12 @@ def _parser() -> argparse.ArgumentParser:
     from gateway.exchange_log import commands as log_commands
 
     log_commands.add_parser(sub)
+    from gateway.inzage import commands as inzage_commands
+
+    inzage_commands.add_parser(sub)
     cli_deliveries.add_parser(sub)
+    cli_adapters.add_parser(sub)
+    cli_users.add_parser(sub)
     db = sub.add_parser("db", help="the database schema")
     db.add_argument("action", choices=["upgrade"])
     return parser
@@ -194,6 +206,14 @@ def main(argv: list[str] | None = None) -> int:  # noqa: PLR0911 - one return pe
         return cmd_db_upgrade(settings)
     if args.command == "deliveries":
         return cli_deliveries.run(args, settings)
+    if args.command == "adapters":
+        return cli_adapters.run(args, settings)
+    if args.command == "users":
+        return cli_users.run(args, settings)
+    if args.command == "inzage":
+        from gateway.inzage import commands as inzage_commands
+
+        return inzage_commands.run(args, settings)
     return cmd_log(args, settings)
 
 

@@ -5,6 +5,15 @@
   gateway policy explain REQUEST.json --as ORGANISATION [--policies DIR]
   gateway policy diff OLD_DIR NEW_DIR
   gateway policy whatif --policies CANDIDATE_DIR [--since YYYY-MM-DD] [--until YYYY-MM-DD]
+
+Policy versions (four eyes: a second privacy officer approves; see docs/policy-guide.md). Every change asks for
+the password of --user (an active local privacy-officer account), or reads it from stdin with --password-stdin:
+  gateway policy propose DIR --user U [--note TEXT]     a draft version from a policies folder
+  gateway policy versions | show V
+  gateway policy submit V --user U
+  gateway policy approve V --user U                     another privacy officer than the author
+  gateway policy reject V --user U --reason TEXT
+  gateway policy rollback V --user U                    a new version with V's content, for approval
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ from gateway.core.settings import Settings
 from gateway.policy import compare, tools
 from gateway.policy.bundle import load_bundle
 from gateway.policy.tables import parse_tables
+from gateway.policy_admin import cli as versions_cli
 
 
 def _out(text: str) -> None:
@@ -28,7 +38,7 @@ def _out(text: str) -> None:
 
 
 def add_parser(sub: Any) -> None:
-    policy = sub.add_parser("policy", help="check, test, explain, diff and what-if on policy versions",
+    policy = sub.add_parser("policy", help="check, test, explain, diff, what-if; propose and approve versions",
                             description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     actions = policy.add_subparsers(dest="action", required=True)
     for name in ("check", "test"):
@@ -44,9 +54,12 @@ def add_parser(sub: Any) -> None:
     whatif.add_argument("--policies", type=Path, required=True, help="the candidate policy folder")
     whatif.add_argument("--since", type=dt.date.fromisoformat)
     whatif.add_argument("--until", type=dt.date.fromisoformat)
+    versions_cli.add_actions(actions)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action in versions_cli.ACTIONS:
+        return versions_cli.run(args, settings)
     folder = getattr(args, "policies", None) or settings.policies_dir
     if args.action == "check":
         report = tools.check(load_bundle(folder))

@@ -122,6 +122,9 @@ def dev_keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dev_keys: Path, database_url: str) -> Settings:
     for name, host in SIM_HOSTS.items():
         monkeypatch.setenv(f"GATEWAY_SIM_{name.upper()}_URL", f"http://{host}")
+    # The wijkteam's ZGW simulator checks the gateway's JWT with the secret from the test's keys directory.
+    monkeypatch.setenv("GATEWAY_SIM_WIJKTEAM_ZGW_SECRET_FILE",
+                       str(tmp_path / "keys" / "partners" / "wijkteam-utrecht-west.zgw-secret"))
     shutil.copytree(dev_keys, tmp_path / "keys")
     return test_settings(tmp_path, database_url=database_url)
 
@@ -144,7 +147,14 @@ async def app(settings: Settings, simulators: dict[str, FastAPI]) -> AsyncIterat
         await relay.client.aclose()
         relay.client = httpx.AsyncClient(
             transport=RoutingTransport({SIM_HOSTS[n]: a for n, a in simulators.items()}), timeout=5)
+        for org_id, own in list(relay.partner_clients.items()):  # partners with outbound auth keep their auth
+            await own.aclose()
+            relay.partner_clients[org_id] = httpx.AsyncClient(
+                transport=RoutingTransport({SIM_HOSTS[n]: a for n, a in simulators.items()}), auth=own.auth,
+                event_hooks=own.event_hooks, timeout=5)
         yield application
+        for own in relay.partner_clients.values():
+            await own.aclose()
         await relay.client.aclose()
 
 

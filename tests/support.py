@@ -38,6 +38,8 @@ def test_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "delivery_backoff_base_seconds": 0.05,
         "delivery_backoff_max_seconds": 0.2,
         "delivery_poll_seconds": 0.05,
+        # Demo web accounts cost four Argon2id hashes per start; web tests create the accounts they need.
+        "web_dev_accounts": False,
     }
     values.update(overrides)
     return Settings(**values)

@@ -1,59 +1,51 @@
-"""A simulated municipal social-team system with a ZGW-shaped Zaken API: receives zaken, answers `_zoek`."""
+"""The wijkteam's ZGW case system, simulated (`adapters.zgw.simulator`) with the wijkteam's zaaktype and zaken.
+
+Run on its own (`python -m adapters.simulators wijkteam`) it accepts the JWTs of one client whose secret it
+reads, per call, from the gateway's keys directory — the file `gateway keys init` (or the gateway's first start)
+generates for the wijkteam's `zgw_jwt` in config/organisations.yaml. `GATEWAY_SIM_WIJKTEAM_ZGW_CLIENT_ID` and
+`GATEWAY_SIM_WIJKTEAM_ZGW_SECRET_FILE` override the client id and the file.
+"""
 
 from __future__ import annotations
 
-import uuid
+import os
 from collections.abc import Mapping
-from typing import Any
+from pathlib import Path
 
 from fastapi import FastAPI
 
-from adapters.mapping import Json
-from adapters.simkit import SimulatorSpec, build_app
-from adapters.wijkteam.adapter import BSN_FILTER, QUERY_PATH, RECEIVE_PATH
-from adapters.wijkteam.fixtures import FIXTURES
+from adapters.wijkteam.adapter import ADAPTER, MAPPING
+from adapters.wijkteam.fixtures import SEEDS
+from adapters.zgw.simulator import ZgwSimConfig, build_app
 
-_TITLES = {400: "Ongeldige request body.", 404: "Niet gevonden.", 422: "Validatiefout."}
-
-
-def _receipt(sequence: int) -> Json:
-    zaak_uuid = str(uuid.uuid4())
-    return {"url": f"http://wijkteam.sim{RECEIVE_PATH}/{zaak_uuid}", "uuid": zaak_uuid,
-            "identificatie": f"ZAAK-2025-{sequence:07d}"}
+RSIN = "002220647"  # the simulated municipality (a valid, fictional RSIN)
+CLIENT_ID = "kgb-gateway"
+SECRET_FILE = "partners/wijkteam-utrecht-west.zgw-secret"  # noqa: S105 - where the secret lies, not a secret
 
 
-def _error(status: int, code: str) -> Json:
-    """ZGW answers errors as RFC 9457 problem details."""
-    return {"type": f"urn:zgw:fouten:{code}", "code": code, "title": _TITLES.get(status, "Er is een serverfout."),
-            "status": status, "instance": f"urn:uuid:{uuid.uuid4()}"}
+def _secret_file() -> Path:
+    explicit = os.environ.get("GATEWAY_SIM_WIJKTEAM_ZGW_SECRET_FILE")
+    if explicit:
+        return Path(explicit)
+    repo_root = Path(__file__).resolve().parents[2]  # the gateway's default keys directory is <repo>/keys
+    return Path(os.environ.get("GATEWAY_KEYS_DIR") or repo_root / "keys") / SECRET_FILE
 
 
-def _query_bsns(query: Json) -> list[str]:
-    asked = query.get(BSN_FILTER)
-    return [b for b in asked if isinstance(b, str)] if isinstance(asked, list) else []
+def _clients_from_keys_dir() -> Mapping[str, str]:
+    path = _secret_file()
+    secret = path.read_text(encoding="utf-8").strip() if path.is_file() else ""
+    client_id = os.environ.get("GATEWAY_SIM_WIJKTEAM_ZGW_CLIENT_ID", CLIENT_ID)
+    return {client_id: secret} if secret else {}
 
 
-def _fixture_bsns(message: Mapping[str, Any]) -> set[str]:
-    return {bsn for rol in message.get("rollen") or []
-            if isinstance(bsn := (rol.get("betrokkeneIdentificatie") or {}).get("inpBsn"), str)}
-
-
-def _validate(message: Json) -> str | None:
-    document = message.get("informatieobject")
-    if not isinstance(message.get("zaak"), dict) or not isinstance(document, dict):
-        return "required"
-    if not isinstance(document.get("inhoud"), str):
-        return "invalid_inhoud"
-    return None
-
-
-def _answer(found: Json) -> Json:
-    return {"count": 1, "next": None, "previous": None, "results": [found]}
-
-
-def create_app() -> FastAPI:
-    return build_app(SimulatorSpec(
-        title="Wijkteam zaaksysteem (simulator)", receive_path=RECEIVE_PATH, query_path=QUERY_PATH,
-        make_receipt=_receipt, error_body=_error, query_bsns=_query_bsns, fixtures=FIXTURES,
-        fixture_bsns=_fixture_bsns, validate=_validate, answer=_answer, error_media_type="application/problem+json",
-    ))
+def create_app(clients: Mapping[str, str] | None = None) -> FastAPI:
+    """A fresh simulator; `clients` (client id → secret) for tests, else the secret from the keys directory."""
+    options = MAPPING.spec.options.zgw
+    if options is None:  # the wijkteam mapping always has them; this keeps the type checker informed
+        raise TypeError("the wijkteam mapping has no zgw options")
+    known = dict(clients) if clients is not None else None
+    return build_app(ZgwSimConfig(
+        title="Wijkteam zaaksysteem (ZGW, simulator)",
+        clients=(lambda: known) if known is not None else _clients_from_keys_dir,
+        rsin=RSIN, zaaktype=options.zaaktype, informatieobjecttype=options.informatieobjecttype, seeds=SEEDS,
+        decode=ADAPTER.content_to_dossier))

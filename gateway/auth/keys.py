@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,23 @@ def ensure_dev_client_keys(keys_dir: Path, registry: OrganisationRegistry) -> li
             public = {"keys": [key.as_dict(private=False) | {"use": "sig", "alg": "RS256"}]}
             (keys_dir / client.jwks_file).write_text(json.dumps(public, indent=2))
             created.append(client.client_id)
+    ensure_dev_partner_secrets(keys_dir, registry)
+    return created
+
+
+def ensure_dev_partner_secrets(keys_dir: Path, registry: OrganisationRegistry) -> list[str]:
+    """Create the shared secret of every partner whose ZGW JWT auth names a secret_file that does not exist yet
+    (in development the partner is a simulator that reads the same file)."""
+    created: list[str] = []
+    for org in registry.all():
+        zgw = org.endpoint.zgw_jwt if org.endpoint is not None else None
+        if zgw is None or not zgw.secret_file or (keys_dir / zgw.secret_file).exists():
+            continue
+        try:
+            _write_private(keys_dir / zgw.secret_file, secrets.token_urlsafe(48).encode())
+        except FileExistsError:  # another process (a second replica) created it first
+            continue
+        created.append(org.id)
     return created
 
 

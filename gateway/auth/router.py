@@ -8,12 +8,14 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from gateway.auth.dependencies import presented_certificate
 from gateway.auth.scopes import SCOPES
 from gateway.auth.service import token_response
 from gateway.auth.tokens import CLIENT_ASSERTION_ALGORITHMS
-from gateway.core.errors import UnsupportedMediaType
+from gateway.core.errors import InvalidClient, UnsupportedMediaType
 
 router = APIRouter(tags=["auth"])
+_PROBLEM = {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 _GRANT_DESCRIPTION = (
     """OAuth2 client credentials grant with `private_key_jwt` client authentication (RFC 7523,
@@ -29,6 +31,9 @@ The answer is a short-lived RFC 9068 JWT access token."""
     "/oauth/token",
     summary="Obtain an access token (client credentials, private_key_jwt)",
     description=_GRANT_DESCRIPTION,
+    responses={400: {"description": "Unsupported grant type, replayed assertion or scope not granted (`error`)",
+                     **_PROBLEM},
+               401: {"description": "Client authentication failed (`error`: invalid_client)", **_PROBLEM}},
     openapi_extra={"requestBody": {"required": True, "content": {"application/x-www-form-urlencoded": {
         "schema": {"type": "object", "required": ["grant_type", "client_assertion_type", "client_assertion"],
                    "properties": {"grant_type": {"type": "string", "enum": ["client_credentials"]},
@@ -40,10 +45,11 @@ The answer is a short-lived RFC 9068 JWT access token."""
 async def token(request: Request) -> JSONResponse:
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise UnsupportedMediaType(detail="Send the token request as application/x-www-form-urlencoded.")
+    certificate = presented_certificate(request, InvalidClient, {"error": "invalid_client"})
     form = await request.form()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     body = await token_response(tokens=request.app.state.tokens, engine=request.app.state.db,
-                                form=fields, now=dt.datetime.now(dt.UTC))
+                                form=fields, now=dt.datetime.now(dt.UTC), certificate=certificate)
     return JSONResponse(body, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
@@ -56,6 +62,7 @@ async def jwks(request: Request) -> dict[str, Any]:
 @router.get("/.well-known/oauth-authorization-server", summary="Authorization server metadata (RFC 8414)")
 async def metadata(request: Request) -> dict[str, Any]:
     base = request.app.state.public_url
+    bound = request.app.state.tokens.binding is not None
     return {
         "issuer": base,
         "token_endpoint": f"{base}/oauth/token",
@@ -64,4 +71,4 @@ async def metadata(request: Request) -> dict[str, Any]:
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": CLIENT_ASSERTION_ALGORITHMS,
         "scopes_supported": sorted(SCOPES),
-    }
+    } | ({"tls_client_certificate_bound_access_tokens": True} if bound else {})

@@ -19,6 +19,7 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
+from gateway.auth.binding import THUMBPRINT_CLAIM, CertificateBinding, registered_thumbprints
 from gateway.auth.keys import KeyMaterialError, client_keyset
 from gateway.core.errors import InvalidClient, InvalidGrant, InvalidToken
 from gateway.registry.organisations import ClientConfig, Organisation, OrganisationRegistry
@@ -34,6 +35,8 @@ class Principal:
     client_id: str
     scopes: frozenset[str]
     token_id: str
+    # RFC 8705: the x5t#S256 thumbprint the token is bound to, None for an unbound token.
+    certificate_thumbprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,8 @@ def _unverified_claims(assertion: str) -> dict[str, Any]:
 
 class TokenService:
     def __init__(self, *, registry: OrganisationRegistry, keys_dir: Path, signing_key: RSAKey, issuer: str,
-                 token_endpoint: str, audience: str, ttl_seconds: int, assertion_max_age: int) -> None:
+                 token_endpoint: str, audience: str, ttl_seconds: int, assertion_max_age: int,
+                 binding: CertificateBinding | None = None) -> None:
         self.registry = registry
         self.signing_key = signing_key
         self.public_keys = KeySet([RSAKey.import_key(signing_key.as_dict(private=False))])
@@ -67,7 +71,9 @@ class TokenService:
         self.audience = audience
         self.ttl = ttl_seconds
         self.assertion_max_age = assertion_max_age
+        self.binding = binding  # None: tokens are not bound to a client certificate
         self._client_keys: dict[str, KeySet] = {}
+        self._client_certificates: dict[str, frozenset[str]] = {}
         self._keys_dir = keys_dir
 
     def _keys_for(self, client: ClientConfig) -> KeySet:
@@ -79,6 +85,16 @@ class TokenService:
                 raise InvalidClient(detail="No usable public key is registered for this client.") from exc
             self._client_keys[client.client_id] = keys
         return keys
+
+    def registered_certificates(self, client: ClientConfig) -> frozenset[str]:
+        found = self._client_certificates.get(client.client_id)
+        if found is None:
+            try:
+                found = registered_thumbprints(self._keys_dir, client)
+            except (OSError, ValueError) as exc:
+                raise InvalidClient(detail="The client's registered keys cannot be read.") from exc
+            self._client_certificates[client.client_id] = found
+        return found
 
     def verify_assertion(self, assertion: str, *, client_id: str | None, now: dt.datetime) -> VerifiedAssertion:
         claimed = _unverified_claims(assertion)
@@ -124,7 +140,7 @@ class TokenService:
         return wanted
 
     def issue(self, organisation: Organisation, client: ClientConfig, scopes: list[str],
-              now: dt.datetime) -> str:
+              now: dt.datetime, *, certificate_thumbprint: str | None = None) -> str:
         iat = int(now.timestamp())
         claims = {
             "iss": self.issuer,
@@ -139,6 +155,8 @@ class TokenService:
             "organisation_id": organisation.id,
             "oin": organisation.oin,
         }
+        if certificate_thumbprint is not None:
+            claims["cnf"] = {THUMBPRINT_CLAIM: certificate_thumbprint}
         header = {"alg": ACCESS_TOKEN_ALGORITHM, "typ": "at+jwt", "kid": self.signing_key.kid}
         return jwt.encode(header, claims, self.signing_key)
 
@@ -165,4 +183,15 @@ class TokenService:
         if found is None or found[0].id != claims.get("organisation_id"):
             raise InvalidToken(detail="The token's client is no longer registered.")
         return Principal(found[0], found[1].client_id, frozenset(str(claims.get("scope", "")).split()),
-                         str(claims["jti"]))
+                         str(claims["jti"]), _bound_thumbprint(claims))
+
+
+def _bound_thumbprint(claims: dict[str, Any]) -> str | None:
+    if "cnf" not in claims:
+        return None
+    cnf = claims["cnf"]
+    value = cnf.get(THUMBPRINT_CLAIM) if isinstance(cnf, dict) else None
+    if not isinstance(value, str) or not value:
+        # A confirmation we do not understand must not be ignored: the token would lose its binding.
+        raise InvalidToken(detail="The access token's confirmation (cnf) is not an x5t#S256 thumbprint.")
+    return value

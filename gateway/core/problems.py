@@ -84,6 +84,11 @@ def install_problem_handlers(app: FastAPI) -> None:
         exc = cast(GatewayError, exc)
         if exc.status >= 500:
             _log.warning("request failed closed: %s", exc.code)
+        html = getattr(request.app.state, "html_error", None)
+        if html is not None and request.url.path.startswith("/ui") and not request.url.path.startswith("/ui/api/"):
+            # Web pages answer with a page (or a redirect to the login page), not with problem+json.
+            response: Response = html(request, exc)
+            return response
         return render_problem(request, exc)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:

@@ -1,13 +1,17 @@
-"""W3C trace context: accept a caller's `traceparent`, or start a new trace; expose the id to logs."""
+"""W3C trace context, read from the current OpenTelemetry span: the one source of the trace id.
+
+The middleware continues a caller's `traceparent` (or starts a new trace) in a server span; the exchange log
+record, log lines and problem details take the trace id from here, so they always name the OTel trace.
+"""
 
 from __future__ import annotations
 
-import contextvars
 import re
 import secrets
 
+from opentelemetry import trace
+
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
-_trace_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
 
 
 def parse_traceparent(value: str | None) -> tuple[str, str] | None:
@@ -23,25 +27,23 @@ def parse_traceparent(value: str | None) -> tuple[str, str] | None:
 
 
 def new_trace_id() -> str:
+    """Only for work outside any span (e.g. a direct service call in a tool); requests always have a span."""
     return secrets.token_hex(16)
 
 
-def new_span_id() -> str:
-    return secrets.token_hex(8)
-
-
-def set_trace_id(trace_id: str) -> contextvars.Token[str | None]:
-    return _trace_id.set(trace_id)
-
-
-def reset_trace_id(token: contextvars.Token[str | None]) -> None:
-    _trace_id.reset(token)
-
-
 def current_trace_id() -> str | None:
-    return _trace_id.get()
+    context = trace.get_current_span().get_span_context()
+    return format(context.trace_id, "032x") if context.is_valid else None
 
 
-def traceparent_for(trace_id: str) -> str:
-    """The header we send to partners: same trace, a new span of ours."""
-    return f"00-{trace_id}-{new_span_id()}-01"
+def current_span_id() -> str | None:
+    context = trace.get_current_span().get_span_context()
+    return format(context.span_id, "016x") if context.is_valid else None
+
+
+def traceparent_of(span: trace.Span) -> str | None:
+    """The header naming this span (sent back to the caller, so it can link its own span to ours)."""
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{int(context.trace_flags):02x}"

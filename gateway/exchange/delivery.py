@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from gateway.core import telemetry
 from gateway.core.database import run_db
 from gateway.exchange.deps import UPDATE_EXCHANGE, ExchangeDeps
 from gateway.exchange.deps import now as utc_now
@@ -50,7 +51,9 @@ async def complete_delivery(deps: ExchangeDeps, exchange_id: str, status: str, r
         return final
 
     try:
-        return await run_db(deps.db, write, write=True)
+        with telemetry.span("gateway.log.append", {"gateway.log.kind": "delivery", "gateway.exchange.id": exchange_id,
+                                                   "gateway.delivery.outcome": status}):
+            return await run_db(deps.db, write, write=True)
     except (SQLAlchemyError, OSError):
         # The job stays leased; when the lease runs out it is sent again and the partner deduplicates it.
         _log.error("delivery outcome could not be recorded; the job will be retried")

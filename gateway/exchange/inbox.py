@@ -26,6 +26,9 @@ from gateway.relay.models import DeliveryJob
 
 router = APIRouter(prefix="/v1/inbox", tags=["inbox"])
 Receiver = Annotated[Principal, Depends(require_scope("inbox:receive"))]
+_NOT_WAITING: dict[int | str, dict[str, Any]] = {404: {
+    "description": "No delivery with this id is waiting in your inbox",
+    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}}
 
 
 class InboxItem(BaseModel):
@@ -85,7 +88,8 @@ async def list_inbox(request: Request, principal: Receiver) -> list[InboxItem]:
     return await run_db(deps.db, load)
 
 
-@router.get("/{exchange_id}", response_model=InboxDelivery, summary="Fetch one waiting delivery")
+@router.get("/{exchange_id}", response_model=InboxDelivery, responses=_NOT_WAITING,
+            summary="Fetch one waiting delivery")
 async def fetch(exchange_id: str, request: Request, principal: Receiver) -> InboxDelivery:
     deps = _deps(request)
     job = await _own_job(deps, principal, exchange_id)
@@ -99,7 +103,7 @@ async def fetch(exchange_id: str, request: Request, principal: Receiver) -> Inbo
                          trace_id=delivery.trace_id, context=delivery.context, dossier=delivery.dossier)
 
 
-@router.post("/{exchange_id}/ack", response_model=ExchangeResult,
+@router.post("/{exchange_id}/ack", response_model=ExchangeResult, responses=_NOT_WAITING,
              summary="Acknowledge receipt: the exchange becomes delivered and the gateway drops its sealed copy")
 async def acknowledge(exchange_id: str, request: Request, principal: Receiver) -> ExchangeResult:
     deps = _deps(request)

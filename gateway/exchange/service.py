@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from gateway.auth.tokens import Principal
+from gateway.core import telemetry
 from gateway.core.database import run_db
 from gateway.core.errors import (
     ActingForAnother,
@@ -122,7 +123,12 @@ async def _idempotent_replay(deps: ExchangeDeps, caller: str, key: str | None,
 async def _decide(deps: ExchangeDeps, policy_input: dict[str, Any]) -> Decision:
     started = time.perf_counter()
     try:
-        return await deps.policy.decide(policy_input)
+        with telemetry.span("gateway.policy.decide", {"gateway.policy.engine": deps.policy.name,
+                                                      "gateway.policy.bundle": deps.policy.bundle_hash}) as span:
+            decision = await deps.policy.decide(policy_input)
+            telemetry.annotate({"gateway.decision.outcome": decision.outcome.value, "gateway.flow": decision.flow,
+                                "gateway.decision.id": decision.decision_id}, span)
+            return decision
     except PolicyUnavailable:
         deps.metrics.policy_errors.labels(deps.policy.name).inc()
         raise
@@ -178,7 +184,11 @@ async def _write(deps: ExchangeDeps, *, record: dict[str, Any], row: ExchangeRow
         return _Written(entry, result, delivery)
 
     try:
-        return await run_db(deps.db, write, write=True)
+        with telemetry.span("gateway.log.append", {"gateway.log.kind": "exchange", "gateway.exchange.id": row.id,
+                                                   "gateway.exchange.status": row.status}) as span:
+            written = await run_db(deps.db, write, write=True)
+            telemetry.annotate({"gateway.log.position": written.log.position}, span)
+            return written
     except IntegrityError as exc:
         if row.idempotency_key is not None:
             raise IdempotencyInFlight(detail="A request with this Idempotency-Key is being processed.") from exc
@@ -261,6 +271,10 @@ async def _log_exchange(deps: ExchangeDeps, p: _Prepared, *, decision: Decision,
     result = written.result
     purpose = p.purpose if p.purpose in deps.known_purposes else "other"
     flow = decision.flow if decision.flow in deps.known_flows else "none"
+    telemetry.annotate({"gateway.exchange.id": p.exchange_id, "gateway.exchange.pattern": p.pattern,
+                        "gateway.caller": p.parties.caller.id, "gateway.sender": p.parties.sender.id,
+                        "gateway.recipient": p.parties.recipient.id, "gateway.purpose": purpose, "gateway.flow": flow,
+                        "gateway.decision.outcome": decision.outcome.value, "gateway.exchange.status": status})
     deps.metrics.exchanges.labels(p.pattern, decision.outcome.value, purpose, flow).inc()
     return result, written
 
@@ -299,7 +313,8 @@ async def push(deps: ExchangeDeps, *, principal: Principal, body: PushRequest, i
         return replay, True
     dossier = body.dossier.model_dump(mode="json", exclude_none=True)
     fields = flatten(dossier)
-    subjects = records.subject_pseudonyms(dossier.get("persons", []), deps.pseudonymiser)
+    with telemetry.span("gateway.pseudonymise.subjects"):
+        subjects = records.subject_pseudonyms(dossier.get("persons", []), deps.pseudonymiser)
     policy_input = records.policy_input(
         pattern="push", sender=parties.sender, recipient=parties.recipient, purpose=body.purpose,
         professional_role=body.professional.role, context=body.context, subject_roles=[s["role"] for s in subjects],
@@ -311,10 +326,11 @@ async def push(deps: ExchangeDeps, *, principal: Principal, body: PushRequest, i
     minimised: dict[str, Any] = {}
     applied = _all_dropped(fields)
     if decision.outcome is Outcome.ALLOW:
-        minimised, applied = minimise(
-            dossier, fields, _rules(decision), pseudonymiser=deps.pseudonymiser,
-            recipient_domain=organisation_domain(parties.recipient.id),
-            sender_domain=organisation_domain(parties.sender.id), today=p.created.date())
+        with telemetry.span("gateway.minimise", {"gateway.fields.count": len(fields)}):
+            minimised, applied = minimise(
+                dossier, fields, _rules(decision), pseudonymiser=deps.pseudonymiser,
+                recipient_domain=organisation_domain(parties.recipient.id),
+                sender_domain=organisation_domain(parties.sender.id), today=p.created.date())
     status = _status_for(decision)
     allowed = decision.outcome is Outcome.ALLOW
     result, written = await _log_exchange(
@@ -363,7 +379,9 @@ async def pull(deps: ExchangeDeps, *, principal: Principal, body: PullRequest, i
     if replay is not None:
         # The data of a pull is never stored; a replay reports the recorded outcome without it.
         return replay, True
-    subjects = records.subject_pseudonyms([s.model_dump(mode="json") for s in body.subjects], deps.pseudonymiser)
+    with telemetry.span("gateway.pseudonymise.subjects"):
+        subjects = records.subject_pseudonyms([s.model_dump(mode="json") for s in body.subjects],
+                                              deps.pseudonymiser)
     requested = [c.value for c in body.categories]
 
     def make_input(fields: list[DossierField]) -> dict[str, Any]:
@@ -411,10 +429,11 @@ async def _fetch_and_answer(deps: ExchangeDeps, p: _Prepared, *, body: PullReque
         for f in fields:  # only what was asked for, whatever the holder sent
             if f.category not in requested and f.category != "structure":
                 rules[f.path] = FieldRule(Treatment.DROP)
-        minimised, applied = minimise(
-            dossier, fields, rules, pseudonymiser=deps.pseudonymiser,
-            recipient_domain=organisation_domain(p.parties.recipient.id),
-            sender_domain=organisation_domain(p.parties.sender.id), today=p.created.date())
+        with telemetry.span("gateway.minimise", {"gateway.fields.count": len(fields)}):
+            minimised, applied = minimise(
+                dossier, fields, rules, pseudonymiser=deps.pseudonymiser,
+                recipient_domain=organisation_domain(p.parties.recipient.id),
+                sender_domain=organisation_domain(p.parties.sender.id), today=p.created.date())
     allowed = decision.outcome is Outcome.ALLOW
     result, _ = await _log_exchange(
         deps, p, decision=decision, policy_input=policy_input, applied=applied, subjects=subjects,

@@ -24,6 +24,10 @@ class LogEntry(SQLModel, table=True):
     trace_id: str | None = Field(default=None, max_length=32)
     entry: str = Field(sa_type=Text, description="Canonical JSON of the record (sorted keys, no whitespace)")
     leaf_hash: str = Field(max_length=64, description="hex SHA-256(0x00 || entry), RFC 9162")
+    # Retention (gateway/exchange_log/retention.py): set when the content was replaced by a purge stub; the
+    # leaf hash stays, so the tree still verifies. Migration 0008. Left out of model_dump(): append's insert never
+    # sets it (so appends also work on a database from before 0008, as the migration test writes one).
+    purged_at: dt.datetime | None = Field(default=None, index=True, exclude=True)
 
 
 class LogCheckpoint(SQLModel, table=True):

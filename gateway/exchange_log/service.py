@@ -3,8 +3,11 @@
 Entries are serialised canonically (sorted keys, no insignificant whitespace, UTF-8: RFC 8785 for the value
 types we log — we never log floats) and each row keeps its RFC 9162 leaf hash `SHA-256(0x00 || entry)`, the
 basis for the Merkle tree, checkpoints and proofs. Each entry also names the previous entry's leaf hash
-(`prev_leaf_hash`), a hash chain that lets the verifier locate a change. The log is a sink: it is written,
-never updated. Signed checkpoints over the tree and the witnesses' cosignatures are stored beside it.
+(`prev_leaf_hash`), a hash chain that lets the verifier locate a change. The log is append-only, with one
+sanctioned exception: retention (gateway/exchange_log/retention.py) replaces the content of an expired entry by a
+stub, after logging the purge in an entry of its own; an entry's position and leaf hash never change, so the
+Merkle tree, checkpoints and proofs stay valid. Signed checkpoints over the tree and the witnesses' cosignatures
+are stored beside it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from gateway.exchange_log.checkpoint import Checkpoint, NoteSignature, SignedNot
 from gateway.exchange_log.models import LogCheckpoint, LogCosignature, LogEntry
 from gateway.pseudonymise import signing
 from gateway.registry.organisations import Organisation
+from gateway.review import index as review_index
 
 SCHEMA = "kgb-gateway/log-record/v1"
 APPEND_LOCK_KEY = 0x6B6762_6C6F67  # "kgb" "log": one advisory lock for the whole log
@@ -47,6 +51,16 @@ def payload_hash(payload: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical_json(payload)).hexdigest()
 
 
+def lock(session: Session) -> None:
+    """Take the log's append lock for the rest of the caller's transaction (re-entrant within it).
+
+    PostgreSQL: a transaction-scoped advisory lock, shared by every replica on the database. SQLite: nothing to
+    do, the gateway's write transactions take the database's write lock at BEGIN (BEGIN IMMEDIATE).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+
+
 def append(session: Session, *, kind: str, record: dict[str, Any], now: dt.datetime) -> LogEntry:
     """Add one entry at the next position within the caller's transaction (committed by the caller).
 
@@ -54,8 +68,7 @@ def append(session: Session, *, kind: str, record: dict[str, Any], now: dt.datet
     (BEGIN IMMEDIATE, see core.database); PostgreSQL takes a transaction-scoped advisory lock, which also
     serialises several gateway replicas on one database.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    lock(session)
     last = session.execute(_LAST).one_or_none()
     position, prev_leaf_hash = (0, GENESIS_LINK) if last is None else (int(last[0]) + 1, str(last[1]))
     record_id = str(uuid.uuid4())
@@ -81,6 +94,8 @@ def append(session: Session, *, kind: str, record: dict[str, Any], now: dt.datet
     )
     # A Core insert: the ORM's unit of work costs more than the write itself on this hot path.
     session.execute(_INSERT, [row.model_dump()])
+    # The DPO's search index, in the same transaction: no entry without its index rows (gateway/review/index.py).
+    review_index.index_entry(session, position=position, kind=kind, record=body, recorded_at=now)
     return row
 
 

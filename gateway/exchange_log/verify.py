@@ -6,6 +6,10 @@ locates an entry that was altered, removed, inserted or reordered; and the Merkl
 entries must equal the root the gateway signed. Someone with SQL access can rewrite an entry, its stored hash
 and the chain after it, but not the signed root: that still fails, and signed checkpoints kept in the database
 narrow down where. Importable without the web app; streams rows so 100,000 entries verify in seconds.
+
+Retention purges (gateway/exchange_log/retention.py) replace an entry's content by a stub but keep its leaf hash.
+A stub is accepted as *purged* only when an intact `retention_purge` entry — covered by the checkpoint — names its
+position and that leaf hash; any other stub is an entry hidden, not purged, and is reported as such.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 
 from gateway.exchange_log.checkpoint import Checkpoint, NoteError, SignedNote, parse_note, parse_verifier_key
 from gateway.exchange_log.merkle import RootBuilder
+from gateway.exchange_log.purged import parse_stub, purge_claims
 from gateway.exchange_log.service import GENESIS_LINK
 from gateway.pseudonymise import signing
 
@@ -42,7 +47,7 @@ class Row(NamedTuple):
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # altered | removed | inserted | reordered | truncated | root-mismatch | signature
+    kind: str  # altered | removed | inserted | reordered | truncated | unproven-purge | root-mismatch | signature
     position: int | None
     message: str
 
@@ -57,6 +62,7 @@ class Report:
     tree_size: int | None = None
     findings: list[Finding] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    purged: int = 0  # entries accepted as purged under retention
 
     @property
     def ok(self) -> bool:
@@ -65,7 +71,10 @@ class Report:
     def lines(self) -> list[str]:
         verdict = "log verified" if self.ok else f"log NOT verified: {len(self.findings)} finding(s)"
         size = "" if self.tree_size is None else f", checkpoint tree size {self.tree_size}"
-        return [f"{verdict} ({self.rows} entries{size})", *(f.line() for f in self.findings), *self.notes]
+        purged = [f"note: {self.purged} entries were purged under retention (content removed, leaf kept, purge "
+                  "logged)"] if self.purged else []
+        return [f"{verdict} ({self.rows} entries{size})", *(f.line() for f in self.findings), *purged,
+                *self.notes]
 
 
 @dataclass
@@ -78,6 +87,8 @@ class _Scan:
     row_positions: list[int] = field(default_factory=list)
     stored_mismatch: list[int] = field(default_factory=list)
     roots: dict[int, bytes] = field(default_factory=dict)
+    stubs: list[int] = field(default_factory=list)  # rows holding a purge stub (their stored leaf is used)
+    purges: dict[int, tuple[int, str]] = field(default_factory=dict)  # purged position → (purge row, leaf hash)
 
 
 def database_engine(url: str) -> Engine:
@@ -167,6 +178,9 @@ def verify(rows: Iterable[Row], *, note_text: str | None, public_key: bytes | No
     scan = _scan(rows, sizes)
     report.rows = len(scan.hashes)
     report.findings.extend(_locate(scan))
+    purge_findings = _unproven_purges(scan, checkpoint.tree_size if checkpoint else None)
+    report.findings.extend(purge_findings)
+    report.purged = len(scan.stubs) - len(purge_findings)
     if checkpoint is not None:
         report.tree_size = checkpoint.tree_size
         report.findings.extend(_check_root(scan, checkpoint, older, localised=bool(report.findings)))
@@ -211,7 +225,10 @@ def _scan(rows: Iterable[Row], sizes: set[int]) -> _Scan:
         hasher.update(entry)
         digest = hasher.digest()
         if digest.hex() != row.leaf_hash:
-            scan.stored_mismatch.append(len(scan.hashes))
+            digest = _stub_leaf(scan, row, digest)
+        elif entry.startswith(b'{"kind":"retention_purge",'):
+            for position, hashed in (purge_claims(entry) or {}).items():
+                scan.purges[position] = (len(scan.hashes), hashed)
         builder.append(digest)
         if builder.size in sizes:
             scan.roots[builder.size] = builder.root()
@@ -222,6 +239,41 @@ def _scan(rows: Iterable[Row], sizes: set[int]) -> _Scan:
         scan.row_positions.append(row.position)
         previous = digest.hex()
     return scan
+
+
+def _stub_leaf(scan: _Scan, row: Row, digest: bytes) -> bytes:
+    """A purge stub stands in for its stored leaf hash (to be confirmed by a purge entry); else a mismatch."""
+    if parse_stub(row.entry) is not None and len(row.leaf_hash) == 64:
+        try:
+            stored = bytes.fromhex(row.leaf_hash)
+        except ValueError:
+            stored = b""
+        if stored:
+            scan.stubs.append(len(scan.hashes))
+            return stored
+    scan.stored_mismatch.append(len(scan.hashes))
+    return digest
+
+
+def _unproven_purges(scan: _Scan, tree_size: int | None) -> list[Finding]:
+    """Stubs no intact, covered retention_purge entry accounts for: content hidden, not purged."""
+    findings = []
+    bad = set(scan.stored_mismatch) | set(scan.stubs)
+    for i in scan.stubs:
+        position = scan.claimed[i]
+        claim = scan.purges.get(position) if position is not None else None
+        if claim is None or claim[0] in bad or scan.claimed[claim[0]] != scan.row_positions[claim[0]]:
+            why = "no intact retention_purge entry in the log names it"
+        elif claim[1] != scan.hashes[i].hex():
+            why = f"the retention_purge entry at {scan.claimed[claim[0]]} recorded another leaf hash for it"
+        elif tree_size is not None and (scan.claimed[claim[0]] or 0) >= tree_size:
+            why = (f"its retention_purge entry at {scan.claimed[claim[0]]} lies beyond the checkpoint; verify "
+                   "against a checkpoint signed after the purge")
+        else:
+            continue
+        findings.append(Finding("unproven-purge", scan.row_positions[i], f"the entry's content was removed, but "
+                                f"{why}: the entry is hidden, not purged under retention"))
+    return findings
 
 
 def _claims(entry: bytes, expected_position: int, expected_link: str) -> tuple[int | None, str | None]:

@@ -9,8 +9,10 @@ from sqlmodel import SQLModel
 import gateway.auth.models
 import gateway.exchange.models
 import gateway.exchange_log.models
+import gateway.policy_admin.models
 import gateway.relay.models
-import gateway.review.models  # noqa: F401 - registers the tables on SQLModel.metadata
+import gateway.review.models
+import gateway.web.models  # noqa: F401 - registers the tables on SQLModel.metadata
 
 target_metadata = SQLModel.metadata
 config = context.config

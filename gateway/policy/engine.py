@@ -15,6 +15,7 @@ import threading
 import uuid
 from pathlib import Path
 from typing import Any, Protocol
+from urllib.parse import quote
 
 import orjson
 import regorus
@@ -26,11 +27,23 @@ from gateway.policy.bundle import DECISION_RULE, PolicyBundle
 from gateway.policy.models import Decision
 
 _PARKED: list[Any] = []
+PUSH_PREFIX = "kgb-gateway/"  # ids of modules the gateway pushed itself
+# Pushed beside a version: the hash it carries (data) and a rule that answers the decision together with that
+# hash in one evaluation, so a decision can never name a version the sidecar does not hold (e.g. after the
+# sidecar restarted with the bundle it was deployed with).
+LOADED_DATA_PATH = "kgb_gateway/loaded"
+CHECKED_MODULE_ID = PUSH_PREFIX + "checked.rego"
+CHECKED_MODULE = """package kgb_gateway.checked
+
+decision := {"decision": data.gateway.decision.decision, "bundle_hash": data.kgb_gateway.loaded.hash}
+"""
 
 
 class PolicyEngine(Protocol):
     name: str
-    bundle_hash: str
+
+    @property
+    def bundle_hash(self) -> str: ...
 
     async def decide(self, policy_input: dict[str, Any]) -> Decision: ...
 
@@ -52,52 +65,97 @@ def _to_decision(raw: Any, *, engine: str, bundle_hash: str) -> Decision:
     return decision
 
 
-class EmbeddedEngine:
-    name = "embedded"
+class _Compiled:
+    """One bundle compiled for the embedded engine: a regorus engine per thread, made lazily."""
 
     def __init__(self, bundle: PolicyBundle) -> None:
         self.bundle = bundle
-        self.bundle_hash = bundle.hash
+        self.hash = bundle.hash
         self._data_json = orjson.dumps(bundle.data).decode()
         # regorus engines are 'unsendable': used and dropped only on the thread that made them.
-        self._engines: dict[int, Any] = {}
-        self._engine()  # compile once now so a broken bundle stops the start, not the first request
+        self.engines: dict[int, Any] = {}
 
-    def _engine(self) -> Any:
+    def engine(self) -> Any:
         thread = threading.get_ident()
-        engine = self._engines.get(thread)
+        engine = self.engines.get(thread)
         if engine is None:
             engine = regorus.Engine()
             for name, source in self.bundle.modules.items():
                 engine.add_policy(name, source)
             engine.add_data_json(self._data_json)
-            self._engines[thread] = engine
+            self.engines[thread] = engine
         return engine
-
-    def close(self) -> None:
-        """Drop this thread's engine here, on its own thread."""
-        self._engines.pop(threading.get_ident(), None)
 
     def __del__(self) -> None:
         # Engines of other threads must not be dropped on this one: park them for the process's lifetime.
-        _PARKED.extend(self._engines.values())
-        self._engines.clear()
+        _PARKED.extend(self.engines.values())
+        self.engines.clear()
+
+
+class EmbeddedEngine:
+    """Swappable: `activate` compiles a new bundle and replaces the old one in one assignment, so a decision
+    is made entirely under one bundle and names that bundle's hash."""
+
+    name = "embedded"
+
+    def __init__(self, bundle: PolicyBundle) -> None:
+        compiled = _Compiled(bundle)
+        compiled.engine()  # compile once now so a broken bundle stops the start, not the first request
+        self._compiled = compiled
+        self._refusing: str | None = None
+
+    @property
+    def bundle(self) -> PolicyBundle:
+        return self._compiled.bundle
+
+    @property
+    def bundle_hash(self) -> str:
+        return self._compiled.hash
+
+    async def activate(self, bundle: PolicyBundle) -> None:
+        """Switch to `bundle` (already verified by the caller); a bundle that does not compile is refused."""
+        compiled = _Compiled(bundle)
+        try:
+            compiled.engine()
+        except Exception as exc:
+            raise PolicyUnavailable(detail="The new policy version does not compile.") from exc
+        self._compiled = compiled
+        self._refusing = None
+
+    def refuse(self, reason: str) -> None:
+        """Fail closed: every decision is refused until a verified version is activated."""
+        self._refusing = reason
+
+    @property
+    def refusing(self) -> str | None:
+        return self._refusing
+
+    def close(self) -> None:
+        """Drop this thread's engine here, on its own thread."""
+        self._compiled.engines.pop(threading.get_ident(), None)
 
     def evaluate(self, policy_input: dict[str, Any]) -> Any:
-        engine = self._engine()
+        return self._evaluate(self._compiled, policy_input)
+
+    @staticmethod
+    def _evaluate(compiled: _Compiled, policy_input: dict[str, Any]) -> Any:
+        engine = compiled.engine()
         engine.set_input_json(orjson.dumps(policy_input).decode())
         return engine.eval_rule(DECISION_RULE)
 
     async def decide(self, policy_input: dict[str, Any]) -> Decision:
+        if self._refusing is not None:
+            raise PolicyUnavailable(detail="No verified policy version is active.")
+        compiled = self._compiled  # one bundle for the whole decision, also if a swap happens meanwhile
         # A decision takes tens of microseconds: evaluating on the event loop thread is cheaper than a hop.
         try:
-            raw = self.evaluate(policy_input)
+            raw = self._evaluate(compiled, policy_input)
         except Exception as exc:  # regorus raises plain RuntimeError/ValueError on evaluation errors
             raise PolicyUnavailable(detail="The policy engine failed to evaluate.") from exc
-        return _to_decision(raw, engine=self.name, bundle_hash=self.bundle_hash)
+        return _to_decision(raw, engine=self.name, bundle_hash=compiled.hash)
 
     async def ready(self) -> bool:
-        return True
+        return self._refusing is None
 
     async def aclose(self) -> None:
         self.close()
@@ -127,6 +185,13 @@ def opa_tls_context(*, verify: bool, ca_file: Path | None) -> ssl.SSLContext:
 
 
 class OpaServerEngine:
+    """Each replica has its own sidecar; `activate` pushes a version's modules and tables to it.
+
+    While a push runs, decisions wait (and decisions in flight finish first), so no decision is evaluated
+    against half a version and every decision names the hash of the version the sidecar holds. A failed push
+    leaves the sidecar in an unknown state: the engine then refuses every decision until a push succeeds.
+    """
+
     name = "opa"
 
     def __init__(self, *, url: str, bundle_hash: str, tls_verify: bool, ca_file: Path | None,
@@ -141,6 +206,12 @@ class OpaServerEngine:
         )
         self._lock = asyncio.Lock()
         self._started = False
+        self._gate = asyncio.Condition()
+        self._in_flight = 0
+        self._pushing = False
+        self._refusing: str | None = None
+        self._pushed_ids: set[str] = set()
+        self._checked = False  # True once this engine pushed a version: decisions then come with their hash
 
     async def _ensure(self) -> None:
         async with self._lock:
@@ -150,14 +221,82 @@ class OpaServerEngine:
 
     async def decide(self, policy_input: dict[str, Any]) -> Decision:
         await self._ensure()
+        async with self._gate:
+            await self._gate.wait_for(lambda: not self._pushing)
+            if self._refusing is not None:
+                raise PolicyUnavailable(detail="No verified policy version is active.")
+            self._in_flight += 1
+            bundle_hash = self.bundle_hash
+        package = "kgb_gateway.checked" if self._checked else "gateway.decision"
         try:
-            answer = await self._client.query_rule(policy_input, "gateway.decision", "decision")
+            answer = await self._client.query_rule(policy_input, package, "decision")
         except Exception as exc:  # aiohttp and HTTP errors alike: fail closed
             raise PolicyUnavailable(detail="The OPA server did not answer.") from exc
+        finally:
+            async with self._gate:
+                self._in_flight -= 1
+                self._gate.notify_all()
         raw = answer.get("result") if isinstance(answer, dict) else None
-        return _to_decision(raw, engine=self.name, bundle_hash=self.bundle_hash)
+        if self._checked:
+            raw = self._checked_decision(raw, bundle_hash)
+        return _to_decision(raw, engine=self.name, bundle_hash=bundle_hash)
+
+    def _checked_decision(self, raw: Any, bundle_hash: str) -> Any:
+        if not isinstance(raw, dict) or raw.get("bundle_hash") != bundle_hash:
+            # The sidecar no longer holds the pushed version: refuse until it is pushed again (the reload does).
+            self._refusing = "the OPA sidecar does not hold the active version"
+            raise PolicyUnavailable(detail="The OPA server does not hold the active policy version.")
+        return raw.get("decision")
+
+    async def activate(self, bundle: PolicyBundle) -> None:
+        """Push `bundle` (verified by the caller) to the sidecar, then switch the hash; fail closed on error."""
+        await self._ensure()
+        async with self._gate:
+            await self._gate.wait_for(lambda: not self._pushing)
+            self._pushing = True
+            await self._gate.wait_for(lambda: self._in_flight == 0)
+        try:
+            await self._push(bundle)
+        except Exception as exc:
+            self._refusing = "push failed"
+            raise PolicyUnavailable(detail="The policy version could not be pushed to the OPA server.") from exc
+        else:
+            self.bundle_hash = bundle.hash
+            self._refusing = None
+        finally:
+            async with self._gate:
+                self._pushing = False
+                self._gate.notify_all()
+
+    async def _push(self, bundle: PolicyBundle) -> None:
+        """Replace the modules under the ids the sidecar already uses for them, then the tables."""
+        existing = {str(i) for i in await self._client.get_policies_list()}
+        targets: dict[str, str] = {}
+        for rel, source in bundle.modules.items():
+            same = [i for i in existing if i == rel or i.endswith("/" + rel)]  # as loaded from files at start
+            targets[same[0] if same else f"{PUSH_PREFIX}{rel}"] = source
+        stale = (self._pushed_ids | {i for i in existing if i.startswith(PUSH_PREFIX)}) - set(targets)
+        for policy_id in sorted(stale & existing):
+            await self._client.delete_policy(quote(policy_id, safe=""))
+        targets[CHECKED_MODULE_ID] = CHECKED_MODULE
+        for policy_id, source in targets.items():
+            # Ids are percent-encoded: file-loaded ids are absolute paths, which must not become `//` in the URL.
+            await self._client.update_policy_from_string(source, quote(policy_id, safe=""), rego_compat=False)
+        await self._client.update_or_create_data(bundle.data["gateway"]["tables"], "gateway/tables")
+        await self._client.update_or_create_data({"hash": bundle.hash}, LOADED_DATA_PATH)  # last: marks it whole
+        self._pushed_ids = set(targets)
+        self._checked = True
+
+    def refuse(self, reason: str) -> None:
+        self._refusing = reason
+
+    @property
+    def refusing(self) -> str | None:
+        return self._refusing
 
     async def ready(self) -> bool:
+        if self._refusing is not None:
+            return False
         await self._ensure()
         try:
             return bool(await self._client.check_health())

@@ -42,6 +42,9 @@ class Purpose(_Strict):
     label: str
     description: str
     allows_bulk: bool | None = None
+    # Retention (capability 6, gateway/exchange_log/retention.py): how long the gateway's log keeps the content
+    # of a record with this purpose (ISO 8601 duration); after that only its leaf hash stays.
+    retention: str | None = Field(default=None, pattern=ISO_DURATION)
 
 
 class Rule(_Strict):

@@ -59,6 +59,14 @@ class OAuth2ClientCredentials(SecretRef):
     scope: str | None = None
 
 
+class ZgwJwtAuth(SecretRef):
+    """ZGW's own auth (Zaken/Documenten/Catalogi APIs): a fresh HS256 JWT per call, signed with a shared secret."""
+
+    client_id: str = Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")
+    user_id: str = Field(default="kgb-gateway", max_length=100)
+    user_representation: str = Field(default="Gegevensuitwisseling kind- en gezinsbescherming", max_length=200)
+
+
 class MutualTls(BaseModel):
     """The gateway's client certificate towards this partner, and the CA that signs the partner's server."""
 
@@ -79,14 +87,15 @@ class EndpointConfig(BaseModel):
     adapter: str
     api_key: ApiKeyAuth | None = None
     oauth2: OAuth2ClientCredentials | None = None
+    zgw_jwt: ZgwJwtAuth | None = None
     tls: MutualTls | None = None
 
     @model_validator(mode="after")
     def _url_unless_inbox(self) -> EndpointConfig:
         if self.adapter != INBOX_ADAPTER and not self.base_url:
             raise ValueError("an endpoint needs a base_url unless its adapter is 'inbox'")
-        if self.api_key is not None and self.oauth2 is not None:
-            raise ValueError("choose one of api_key and oauth2 (mutual TLS combines with either)")
+        if sum(auth is not None for auth in (self.api_key, self.oauth2, self.zgw_jwt)) > 1:
+            raise ValueError("choose one of api_key and oauth2 or zgw_jwt (mutual TLS combines with any)")
         return self
 
 

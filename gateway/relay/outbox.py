@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
+from gateway.core import telemetry
 from gateway.pseudonymise.sealing import Sealer
 from gateway.relay.models import DeliveryJob
 from gateway.relay.port import Delivery
@@ -26,7 +27,9 @@ FINAL = ("delivered", "dead")
 
 
 def seal_delivery(sealer: Sealer, delivery: Delivery) -> str:
-    return sealer.seal(orjson.dumps(dataclasses.asdict(delivery)), context=delivery.exchange_id)
+    raw = dataclasses.asdict(delivery)
+    raw["origin_traceparent"] = delivery.origin_traceparent or telemetry.current_traceparent()
+    return sealer.seal(orjson.dumps(raw), context=delivery.exchange_id)
 
 
 def open_delivery(sealer: Sealer, job: DeliveryJob) -> Delivery:

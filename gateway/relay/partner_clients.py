@@ -1,4 +1,5 @@
-"""Outbound HTTP per partner: plain, API key, OAuth2 client credentials, and/or mutual TLS — explicit timeouts.
+"""Outbound HTTP per partner: plain, API key, OAuth2 client credentials or ZGW's JWT, and/or mutual TLS — explicit
+timeouts.
 
 Partners without outbound auth share one pooled client. A partner with auth gets its own client: the
 credentials live on the client (an `httpx.Auth` or a TLS context), so adapters never see a secret. Secrets come
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from adapters.zgw.auth import ZgwJwt
 from gateway.registry.organisations import EndpointConfig, Organisation, SecretRef
 
 
@@ -96,7 +98,7 @@ def _tls(endpoint: EndpointConfig, keys_dir: Path) -> ssl.SSLContext | None:
 
 
 def needs_own_client(endpoint: EndpointConfig) -> bool:
-    return bool(endpoint.api_key or endpoint.oauth2 or endpoint.tls)
+    return bool(endpoint.api_key or endpoint.oauth2 or endpoint.zgw_jwt or endpoint.tls)
 
 
 def partner_client(organisation: Organisation, *, keys_dir: Path, timeout: httpx.Timeout) -> httpx.AsyncClient:
@@ -109,6 +111,10 @@ def partner_client(organisation: Organisation, *, keys_dir: Path, timeout: httpx
     if endpoint.oauth2 is not None:
         auth = ClientCredentials(token_url=endpoint.oauth2.token_url, client_id=endpoint.oauth2.client_id,
                                  secret=read_secret(endpoint.oauth2, keys_dir), scope=endpoint.oauth2.scope)
+    if endpoint.zgw_jwt is not None:
+        zgw = endpoint.zgw_jwt
+        auth = ZgwJwt(client_id=zgw.client_id, secret=read_secret(zgw, keys_dir), user_id=zgw.user_id,
+                      user_representation=zgw.user_representation)
     context = _tls(endpoint, keys_dir)
     return httpx.AsyncClient(auth=auth, verify=context if context is not None else True, timeout=timeout,
                              limits=httpx.Limits(max_connections=20, max_keepalive_connections=10))

@@ -36,6 +36,8 @@ class Delivery:
     trace_id: str
     dossier: dict[str, Any]
     context: dict[str, Any] = field(default_factory=dict)
+    # The span that queued it (W3C traceparent): the worker's later attempts continue that trace.
+    origin_traceparent: str | None = None
 
 
 @dataclass(frozen=True)

@@ -11,19 +11,24 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, SpanKind
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
+from gateway.core import telemetry
 from gateway.core.database import run_db
 from gateway.pseudonymise.sealing import Sealer, SealError
 from gateway.registry.organisations import INBOX_ADAPTER, OrganisationRegistry
 from gateway.relay import outbox
 from gateway.relay.models import DeliveryJob
-from gateway.relay.port import AdapterError
+from gateway.relay.port import AdapterError, Delivery
 from gateway.relay.service import Relay
 
 _log = logging.getLogger("gateway.relay.worker")
@@ -74,12 +79,22 @@ class DeliveryWorker:
         return len(jobs)
 
     async def _attempt(self, job: DeliveryJob) -> None:
-        recipient = self.registry.get(job.recipient_id)
         try:
             delivery = outbox.open_delivery(self.sealer, job)
         except (SealError, TypeError, ValueError):
             await self.complete(job.exchange_id, "failed", "unreadable_job", None)
             return
+        # The attempt continues the exchange's trace (as a child of the span that queued it, and linked to it),
+        # so the partner and the delivery's log record name the same trace id as the exchange.
+        origin = _origin(delivery)
+        links = [Link(trace.get_current_span(origin).get_span_context())] if origin is not None else []
+        with telemetry.span("gateway.delivery.attempt", kind=SpanKind.CONSUMER, parent=origin, links=links,
+                            attributes={"gateway.exchange.id": job.exchange_id, "gateway.recipient": job.recipient_id,
+                                        "gateway.delivery.attempt": job.attempts + 1}):
+            await self._send(job, delivery)
+
+    async def _send(self, job: DeliveryJob, delivery: Delivery) -> None:
+        recipient = self.registry.get(job.recipient_id)
         if recipient is None:
             await self.complete(job.exchange_id, "failed", "unknown_recipient", None)
             return
@@ -102,3 +117,11 @@ class DeliveryWorker:
         delay = outbox.backoff_seconds(attempts, base=self.policy.backoff_base_seconds,
                                        cap=self.policy.backoff_max_seconds)
         await self.retry(exchange_id, reason, delay)
+
+
+def _origin(delivery: Delivery) -> Context | None:
+    """The queuing span; for a job queued before spans were stored, the exchange's trace under a new parent id."""
+    origin = telemetry.context_from_traceparent(delivery.origin_traceparent)
+    if origin is None:
+        origin = telemetry.context_from_traceparent(f"00-{delivery.trace_id}-{secrets.token_hex(8)}-01")
+    return origin

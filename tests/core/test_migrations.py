@@ -51,7 +51,7 @@ def _write_realistic_rows(engine: Engine) -> None:
                           "recipient": {"id": "vt-utrecht"}, "outcome": "delivered", "partner_reference": "VT-1"}),
             ("rejected_request", {"caller": "gi-utrecht", "outcome": "rejected", "reason": "acting-for-another"}),
         ]:
-            log_service.append(session, kind=kind, record=record, now=NOW)
+            _append_raw(session, tables, kind=kind, record=record)
         exchange = {"id": exchange_id, "caller_id": "wijkteam-utrecht-west", "idempotency_key": "key-1",
                     "request_hash": "sha256:" + "ab" * 32, "pattern": "push", "sender_id": "wijkteam-utrecht-west",
                     "recipient_id": "vt-utrecht", "purpose": "melding", "flow": "F2", "outcome": "allow",
@@ -62,6 +62,24 @@ def _write_realistic_rows(engine: Engine) -> None:
                         [{"client_id": WIJKTEAM, "jti": "jti-1", "expires_at": NOW},
                          {"client_id": VT, "jti": "jti-2", "expires_at": NOW + dt.timedelta(minutes=5)}])
         session.commit()
+
+
+def _append_raw(session: Session, tables: MetaData, *, kind: str, record: dict[str, Any]) -> None:
+    """An entry as `log_service.append` writes it, into the log table as this revision has it (the current
+    append also fills tables of later revisions, such as the review desk's index)."""
+    log = tables.tables["exchange_log"]
+    last = session.execute(select(log.c.position, log.c.leaf_hash).order_by(log.c.position.desc()).limit(1)).first()
+    position, prev = (0, "0" * 64) if last is None else (last[0] + 1, last[1])
+    record_id = f"00000000-0000-4000-8000-{position:012d}"
+    body = {"schema": log_service.SCHEMA, "record_id": record_id, "position": position, "kind": kind,
+            "time": NOW.isoformat(timespec="microseconds"), **record, "prev_leaf_hash": prev}
+    entry = log_service.canonical_json(body)
+    session.execute(insert(log), [{
+        "position": position, "record_id": record_id, "kind": kind, "exchange_id": record.get("exchange_id"),
+        "recorded_at": NOW, "sender_id": (record.get("sender") or {}).get("id"),
+        "recipient_id": (record.get("recipient") or {}).get("id"), "purpose": record.get("purpose"),
+        "flow": record.get("flow"), "outcome": (record.get("decision") or {}).get("outcome") or record.get("outcome"),
+        "trace_id": record.get("trace_id"), "entry": entry.decode(), "leaf_hash": log_service.leaf_hash(entry)}])
 
 
 def _snapshot(engine: Engine, columns: dict[str, list[str]]) -> dict[str, list[dict[str, Any]]]:

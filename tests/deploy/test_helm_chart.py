@@ -23,6 +23,7 @@ import yaml
 from gateway.core.settings import Settings
 from gateway.policy.bundle import load_bundle
 from gateway.registry.organisations import load_registry
+from gateway.web.oidc import OidcClient
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "deploy" / "helm" / "kgb-gateway"
@@ -113,6 +114,17 @@ def env_of(ctr: dict[str, Any]) -> dict[str, Any]:
     return {e["name"]: e.get("value", e.get("valueFrom")) for e in ctr["env"]}
 
 
+def gateway_env(docs: list[Manifest]) -> dict[str, Any]:
+    return env_of(container(one(docs, "Deployment")["spec"]["template"]["spec"], "gateway"))
+
+
+def settings_from(env: dict[str, Any], **overrides: Any) -> Settings:
+    """The gateway's own Settings from the rendered environment's plain values (Secret references left out)."""
+    plain = {k.removeprefix("GATEWAY_").lower(): v for k, v in env.items()
+             if k.startswith("GATEWAY_") and isinstance(v, str)}
+    return Settings(**(plain | {"database_url": "postgresql://gateway@db/gateway"} | overrides))
+
+
 def pod_specs(docs: list[Manifest]) -> list[dict[str, Any]]:
     return [d["spec"]["template"]["spec"] for d in docs if d["kind"] in ("Deployment", "Job")]
 
@@ -162,6 +174,16 @@ def test_kubernetes_validation_catches_a_misplaced_field(production: list[Manife
      "a partner needs a CIDR"),
     ({"resources": {"limits": None}}, "limits are required"),
     ({"keys": {"files": {"../escape": "x"}}}, "key file names are flat"),
+    ({"otel": {"sampleRatio": 1.5}}, "a sample ratio is a fraction"),
+    ({"otel": {"endpoint": "otel-collector:4318"}}, "the OTLP endpoint is an http(s) URL"),
+    ({"otel": {"resourceAttributes": {"team": "a,b=c"}}}, "a resource attribute cannot break the list"),
+    ({"oidc": {"issuer": "http://login.example.invalid"}}, "the OIDC issuer is https"),
+    ({"oidc": {"clientSecret": {"value": "s3cret"}}}, "the client secret is never a plain value"),
+    ({"oidc": {"clientSecret": {"existingSecret": "Not_A_Name"}}}, "the client secret Secret has a valid name"),
+    ({"oidc": {"scopes": "profile email"}}, "OIDC scopes include openid"),
+    ({"oidc": {"localAccounts": "no"}}, "localAccounts is a boolean"),
+    ({"gateway": {"forwardedAllowIps": "ingress-nginx"}}, "trusted proxies are IPs, CIDRs or *"),
+    ({"networkPolicy": {"egress": {"identityProvider": {"peers": [], "ports": []}}}}, "the provider needs a port"),
 ])
 def test_values_schema_rejects(patch: dict[str, Any], why: str) -> None:
     # validate_schema coalesces the chart defaults first, exactly as an install does.
@@ -212,7 +234,7 @@ def test_gateway_container_probes_and_mounts(production: list[Manifest]) -> None
 
 
 def test_gateway_env_is_the_production_configuration(production: list[Manifest]) -> None:
-    env = env_of(container(one(production, "Deployment")["spec"]["template"]["spec"], "gateway"))
+    env = gateway_env(production)
     assert env["GATEWAY_ENVIRONMENT"] == "production"
     assert env["GATEWAY_GENERATE_DEV_KEYS"] == "false"
     assert env["GATEWAY_KEYS_DIR"] == "/keys"
@@ -221,10 +243,90 @@ def test_gateway_env_is_the_production_configuration(production: list[Manifest])
     assert env["GATEWAY_OPA_TLS_VERIFY"] == "false"
     assert env["GATEWAY_DATABASE_URL"] == {"secretKeyRef": {"name": "kgb-gateway-database", "key": "url"}}
     # The gateway's own Settings accept exactly this environment (production refuses unsafe combinations).
-    plain = {k.removeprefix("GATEWAY_").lower(): v for k, v in env.items()
-             if k.startswith("GATEWAY_") and isinstance(v, str)}
-    settings = Settings(**plain, database_url="postgresql://gateway@db/gateway")
+    settings = settings_from(env)
     assert settings.environment == "production" and settings.opa_tls_verify is False
+    # Human login through OIDC only, never demo accounts; X-Forwarded-For trusted behind the NetworkPolicy.
+    assert settings.oidc_issuer == "https://login.kgb.example.invalid/realms/kgb"
+    assert settings.oidc_client_id == "kgb-gateway"
+    assert settings.oidc_client_secret_file == Path("/secrets/oidc/client-secret")
+    assert settings.oidc_roles_claim == "kgb_roles" and settings.oidc_organisation_claim == "kgb_organisation"
+    assert settings.oidc_scopes == "openid profile email"
+    assert settings.web_local_accounts is False and settings.web_dev_accounts is False
+    assert settings.forwarded_allow_ips == "*"
+    assert not any("OIDC" in name for name, value in env.items() if not isinstance(value, str))
+
+
+def test_oidc_client_secret_is_mounted_as_a_file(production: list[Manifest], tmp_path: Path) -> None:
+    spec = one(production, "Deployment")["spec"]["template"]["spec"]
+    env = gateway_env(production)
+    secret_file = Path(env["GATEWAY_OIDC_CLIENT_SECRET_FILE"])
+    mount = next(m for m in container(spec, "gateway")["volumeMounts"]
+                 if secret_file.is_relative_to(m["mountPath"]))
+    assert mount["readOnly"] is True
+    volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+    assert volume["secret"]["secretName"] == "kgb-gateway-oidc"
+    assert volume["secret"]["defaultMode"] == 0o440
+    assert volume["secret"]["items"] == [{"key": "client-secret",
+                                          "path": secret_file.relative_to(mount["mountPath"]).as_posix()}]
+    # Only the gateway container sees it, and the migration Job gets no OIDC configuration at all.
+    assert all(m["name"] != mount["name"] for c in containers(spec) if c["name"] != "gateway"
+               for m in c.get("volumeMounts", []))
+    migrate = container(one(production, "Job", "-migrate")["spec"]["template"]["spec"], "migrate")
+    assert not any("OIDC" in name for name in env_of(migrate))
+
+    # The gateway reads the file where the kubelet puts the Secret's key.
+    materialised = tmp_path / secret_file.relative_to(mount["mountPath"])
+    materialised.write_text("s3cret\n", encoding="utf-8")  # pragma: allowlist secret
+    client = OidcClient(settings_from(env, oidc_client_secret_file=materialised))
+    assert client.client_secret == "s3cret"  # pragma: allowlist secret
+    assert client.issuer == "https://login.kgb.example.invalid/realms/kgb"
+    assert client.redirect_uri == "https://uitwisseling.kgb.example.invalid/ui/oidc/callback"
+
+
+def test_oidc_public_client_without_a_secret(repo_policy_values: dict[str, Any]) -> None:
+    values = value_set("production-values", repo_policy_values)
+    values["oidc"] = values["oidc"] | {"clientSecret": {"existingSecret": "", "key": "client-secret"}}
+    docs = render(values)
+    env = gateway_env(docs)
+    assert env["GATEWAY_OIDC_CLIENT_ID"] == "kgb-gateway" and "GATEWAY_OIDC_CLIENT_SECRET_FILE" not in env
+    spec = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert not [v for v in spec["volumes"] if "secret" in v]
+    assert OidcClient(settings_from(env)).client_secret is None
+
+
+@pytest.mark.parametrize(("name", "forwarded"), [
+    ("minimal-values", "*"),  # the chart's NetworkPolicy is on: only the ingress controller reaches the pods
+    ("no-autoscaling-values", "10.244.0.0/16"),  # no NetworkPolicy: the ingress controller's pod CIDR
+])
+def test_without_oidc_only_local_accounts(name: str, forwarded: str, repo_policy_values: dict[str, Any]) -> None:
+    docs = render(value_set(name, repo_policy_values))
+    env = gateway_env(docs)
+    assert not [n for n in env if n.startswith("GATEWAY_OIDC_")]
+    spec = one(docs, "Deployment")["spec"]["template"]["spec"]
+    assert all(v["name"] != "oidc-client-secret" for v in spec["volumes"])
+    settings = settings_from(env)
+    assert settings.oidc_issuer is None
+    assert settings.web_local_accounts is True and settings.web_dev_accounts is False
+    assert settings.forwarded_allow_ips == forwarded
+
+
+def test_forwarded_allow_ips_defaults_to_no_proxy_without_the_network_policy(
+        repo_policy_values: dict[str, Any]) -> None:
+    values = value_set("no-autoscaling-values", repo_policy_values)
+    values["gateway"] = {**values["gateway"], "forwardedAllowIps": ""}
+    assert gateway_env(render(values))["GATEWAY_FORWARDED_ALLOW_IPS"] == "127.0.0.1"
+    values["gateway"]["forwardedAllowIps"] = "10.244.0.0/16, 10.245.0.0/16"
+    assert settings_from(gateway_env(render(values))).forwarded_allow_ips == "10.244.0.0/16, 10.245.0.0/16"
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"oidc": {"issuer": "https://login.example.invalid", "clientId": ""}}, "clientId"),
+    ({"oidc": {"localAccounts": False}}, "nobody could log in"),
+])
+def test_a_web_login_nobody_can_use_is_refused(values: dict[str, Any], message: str) -> None:
+    values = values | {"networkPolicy": {"enabled": False}}
+    with helm.Chart.load(CHART) as chart, pytest.raises(helm.HelmRenderError, match=message):
+        chart.render(values, name="kgb", namespace="kgb")
 
 
 def test_opa_sidecar_serves_on_loopback_with_masked_decision_logs(production: list[Manifest]) -> None:
@@ -346,13 +448,27 @@ def test_existing_secrets_render_no_secret_data(production: list[Manifest]) -> N
     assert names == {"kgb-gateway-keys"}
 
 
-def test_client_public_keys_are_mapped_under_clients(production: list[Manifest]) -> None:
+def _registry_key_files() -> set[str]:
+    registry = load_registry(REPO / "config" / "organisations.yaml")
+    files = {c.jwks_file for o in registry.all() for c in o.clients if c.jwks_file}
+    for org in registry.all():
+        endpoint = org.endpoint
+        if endpoint is None:
+            continue
+        files |= {a.secret_file for a in (endpoint.api_key, endpoint.oauth2, endpoint.zgw_jwt)
+                  if a is not None and a.secret_file}
+        if endpoint.tls is not None:
+            files |= {f for f in (endpoint.tls.cert_file, endpoint.tls.key_file, endpoint.tls.ca_file) if f}
+    return files
+
+
+def test_key_files_of_the_registry_are_mapped_to_their_paths(production: list[Manifest]) -> None:
     keys = next(v for v in one(production, "Deployment")["spec"]["template"]["spec"]["volumes"] if v["name"] == "keys")
     items = [i for s in keys["projected"]["sources"] for i in s["secret"].get("items", [])]
-    registry = load_registry(REPO / "config" / "organisations.yaml")
-    expected = {c.jwks_file for o in registry.all() for c in o.clients if c.jwks_file}
+    expected = {f for f in _registry_key_files() if "/" in f}
+    assert any(f.startswith("clients/") for f in expected)
     assert {i["path"] for i in items} == expected
-    assert all(i["path"] == f"clients/{i['key']}" for i in items)
+    assert all(i["path"].endswith(f"/{i['key']}") for i in items)
 
 
 def test_chart_created_key_secret_for_test_clusters(repo_policy_values: dict[str, Any]) -> None:
@@ -378,9 +494,46 @@ def test_network_policy_allows_only_the_named_peers(production: list[Manifest]) 
     for rule in policy["egress"]:
         assert rule.get("to") and rule.get("ports"), "an egress rule without peers or ports allows everything"
         cidrs |= {peer["ipBlock"]["cidr"] for peer in rule["to"] if "ipBlock" in peer}
-    assert cidrs == {"10.20.30.0/28", "203.0.113.0/28", "198.51.100.16/28", "192.0.2.64/27"}
+    assert cidrs == {"10.20.30.0/28", "203.0.113.0/28", "198.51.100.16/28", "192.0.2.64/27", "198.51.100.64/27"}
     ports = {(p["port"], p["protocol"]) for rule in policy["egress"] for p in rule["ports"]}
-    assert ports == {(53, "UDP"), (53, "TCP"), (5432, "TCP"), (4317, "TCP"), (443, "TCP"), (8443, "TCP")}
+    assert ports == {(53, "UDP"), (53, "TCP"), (5432, "TCP"), (4318, "TCP"), (443, "TCP"), (8443, "TCP")}
+    identity_provider = [r for r in policy["egress"] if r["to"] == [{"ipBlock": {"cidr": "198.51.100.64/27"}}]]
+    assert [r["ports"] for r in identity_provider] == [[{"port": 443, "protocol": "TCP"}]]
+
+
+def test_trace_export_configuration(production: list[Manifest], repo_policy_values: dict[str, Any]) -> None:
+    env = env_of(container(one(production, "Deployment")["spec"]["template"]["spec"], "gateway"))
+    assert env["GATEWAY_OTLP_ENDPOINT"] == "http://otel-collector.observability:4318"
+    assert env["GATEWAY_TRACE_SAMPLE_RATIO"] == "0.5"
+    assert env["OTEL_EXPORTER_OTLP_HEADERS"] == {"secretKeyRef": {"name": "kgb-otel-headers", "key": "headers"}}
+    assert env["K8S_POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["OTEL_RESOURCE_ATTRIBUTES"] == ("k8s.pod.name=$(K8S_POD_NAME),k8s.namespace.name=$(K8S_NAMESPACE_NAME),"
+                                               "k8s.node.name=$(K8S_NODE_NAME),deployment.region=utrecht")
+    # The variables it uses are defined before it (Kubernetes expands $(VAR) only from earlier entries).
+    names = [e["name"] for e in container(one(production, "Deployment")["spec"]["template"]["spec"], "gateway")["env"]]
+    assert names.index("OTEL_RESOURCE_ATTRIBUTES") > max(names.index(n) for n in ("K8S_POD_NAME", "K8S_NODE_NAME"))
+
+    # Without an endpoint nothing is exported and no header Secret is referenced.
+    values = value_set("no-autoscaling-values", repo_policy_values) | {"otel": {"endpoint": ""}}
+    quiet = env_of(container(one(render(values), "Deployment")["spec"]["template"]["spec"], "gateway"))
+    assert "GATEWAY_OTLP_ENDPOINT" not in quiet and "OTEL_EXPORTER_OTLP_HEADERS" not in quiet
+
+
+def test_an_otlp_endpoint_without_a_collector_egress_peer_is_refused() -> None:
+    values = {"otel": {"endpoint": "http://otel-collector.observability:4318"},
+              "networkPolicy": {"egress": {"otelCollector": {"peers": [], "ports": [4318]}}}}
+    with helm.Chart.load(CHART) as chart, pytest.raises(helm.HelmRenderError, match="otelCollector"):
+        chart.render(values, name="kgb", namespace="kgb")
+
+
+def test_an_oidc_issuer_without_an_identity_provider_egress_peer_is_refused() -> None:
+    values = {"oidc": {"issuer": "https://login.example.invalid", "clientId": "kgb-gateway"},
+              "networkPolicy": {"egress": {"identityProvider": {"peers": [], "ports": [443]}}}}
+    with helm.Chart.load(CHART) as chart:
+        with pytest.raises(helm.HelmRenderError, match="identityProvider"):
+            chart.render(values, name="kgb", namespace="kgb")
+        # Without the chart's NetworkPolicy nothing would be blocked, so nothing is refused.
+        chart.render(values | {"networkPolicy": {"enabled": False}}, name="kgb", namespace="kgb")
 
 
 def test_autoscaling_and_disruption_budget(production: list[Manifest], repo_policy_values: dict[str, Any]) -> None:
@@ -406,10 +559,13 @@ def test_migration_job_is_a_pre_install_and_pre_upgrade_hook(production: list[Ma
     assert env_of(migrate)["GATEWAY_DATABASE_URL"] == {"secretKeyRef": {"name": "kgb-gateway-database", "key": "url"}}
 
 
-def test_the_hook_command_upgrades_a_database(tmp_path: Path) -> None:
+def test_the_hook_command_upgrades_a_database(production: list[Manifest], tmp_path: Path) -> None:
     database = tmp_path / "gateway.db"
-    env = {"PATH": "/usr/bin:/bin", "GATEWAY_ENVIRONMENT": "production", "GATEWAY_GENERATE_DEV_KEYS": "false",
-           "GATEWAY_DATABASE_URL": f"sqlite:///{database}"}
+    # The Job's own environment (its plain values), with a local database for the Secret's URL.
+    job_env = env_of(container(one(production, "Job", "-migrate")["spec"]["template"]["spec"], "migrate"))
+    env = {k: v for k, v in job_env.items() if isinstance(v, str) and k != "HOME"}
+    env |= {"PATH": "/usr/bin:/bin", "GATEWAY_DATABASE_URL": f"sqlite:///{database}"}
+    assert env["GATEWAY_ENVIRONMENT"] == "production"
     result = subprocess.run([sys.executable, "-m", "gateway.cli", "db", "upgrade"], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr

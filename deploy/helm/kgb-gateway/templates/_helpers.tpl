@@ -91,14 +91,30 @@ app.kubernetes.io/component: gateway
 {{- . | replace "/" "." }}
 {{- end }}
 
-{{/* The client JWKS files the registry names, as Secret items mapped back under clients/. */}}
-{{- define "kgb-gateway.jwksItems" -}}
+{{/* The key files the registry names in subdirectories of the keys directory (client JWKS under clients/,
+partner secrets and certificates e.g. under partners/), as items of the flat key Secret mapped back to that path.
+A file at the top of the keys directory needs no item: the whole Secret is mounted there as well. */}}
+{{- define "kgb-gateway.keyFileItems" -}}
+{{- $paths := list }}
 {{- range $org := .Values.organisations }}
 {{- range $client := $org.clients | default list }}
-{{- if $client.jwks_file }}
-- key: {{ base $client.jwks_file }}
-  path: {{ $client.jwks_file }}
+{{- if $client.jwks_file }}{{- $paths = append $paths $client.jwks_file }}{{- end }}
 {{- end }}
+{{- with $org.endpoint }}
+{{- range $auth := list .api_key .oauth2 .zgw_jwt }}
+{{- if and $auth $auth.secret_file }}{{- $paths = append $paths $auth.secret_file }}{{- end }}
+{{- end }}
+{{- with .tls }}
+{{- range $file := list .cert_file .key_file .ca_file }}
+{{- if $file }}{{- $paths = append $paths $file }}{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- range $path := $paths | uniq }}
+{{- if contains "/" $path }}
+- key: {{ base $path }}
+  path: {{ $path }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -140,6 +156,9 @@ seccompProfile:
       key: {{ .Values.database.secretKey }}
 - name: GATEWAY_LOG_LEVEL
   value: {{ .Values.gateway.logLevel | quote }}
+# Also in the migration Job: production settings refuse to load without an https public URL.
+- name: GATEWAY_PUBLIC_URL
+  value: {{ .Values.gateway.publicUrl | quote }}
 - name: PYTHONDONTWRITEBYTECODE
   value: "1"
 {{- end }}
@@ -199,4 +218,90 @@ seccompProfile:
     - name: opa-config
       mountPath: /opa
       readOnly: true
+{{- end }}
+
+{{/* OpenTelemetry: the gateway's own settings (GATEWAY_OTLP_*), and resource attributes from the downward API. */}}
+{{- define "kgb-gateway.otelEnv" -}}
+- name: GATEWAY_OTEL_SERVICE_NAME
+  value: {{ .Values.otel.serviceName | quote }}
+- name: GATEWAY_TRACE_SAMPLE_RATIO
+  value: {{ .Values.otel.sampleRatio | quote }}
+{{- if .Values.otel.endpoint }}
+- name: GATEWAY_OTLP_ENDPOINT
+  value: {{ .Values.otel.endpoint | quote }}
+- name: GATEWAY_OTLP_TIMEOUT_SECONDS
+  value: {{ .Values.otel.timeoutSeconds | quote }}
+{{- with .Values.otel.headersSecret }}
+{{- if .name }}
+- name: OTEL_EXPORTER_OTLP_HEADERS
+  valueFrom:
+    secretKeyRef:
+      name: {{ .name }}
+      key: {{ .key }}
+{{- end }}
+{{- end }}
+{{- end }}
+- name: K8S_POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: K8S_NAMESPACE_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: K8S_NODE_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: spec.nodeName
+{{- $extra := list }}
+{{- range $key := keys .Values.otel.resourceAttributes | sortAlpha }}
+{{- $extra = append $extra (printf "%s=%s" $key (index $.Values.otel.resourceAttributes $key)) }}
+{{- end }}
+- name: OTEL_RESOURCE_ATTRIBUTES
+  value: {{ printf "k8s.pod.name=$(K8S_POD_NAME),k8s.namespace.name=$(K8S_NAMESPACE_NAME),k8s.node.name=$(K8S_NODE_NAME)%s" (ternary (printf ",%s" (join "," $extra)) "" (gt (len $extra) 0)) | quote }}
+{{- end }}
+
+{{/* Which proxies' X-Forwarded-For is trusted: the value, or "*" when the chart's NetworkPolicy lets only the
+     ingress controller reach the pods, or else no proxy at all (uvicorn's own default). */}}
+{{- define "kgb-gateway.forwardedAllowIps" -}}
+{{- if .Values.gateway.forwardedAllowIps }}
+{{- .Values.gateway.forwardedAllowIps }}
+{{- else if .Values.networkPolicy.enabled }}
+{{- "*" }}
+{{- else }}
+{{- "127.0.0.1" }}
+{{- end }}
+{{- end }}
+
+{{/* The web pages' logins: local accounts, OIDC, never the demo accounts. */}}
+{{- define "kgb-gateway.webEnv" -}}
+{{- with .Values.oidc }}
+{{- if and .issuer (not .clientId) }}
+{{- fail "oidc.issuer is set but oidc.clientId is empty: the gateway cannot start an OIDC login without a client id" }}
+{{- end }}
+{{- if and (not .issuer) (not .localAccounts) }}
+{{- fail "oidc.localAccounts is false and oidc.issuer is empty: nobody could log in to the web pages" }}
+{{- end }}
+{{- end -}}
+- name: GATEWAY_WEB_DEV_ACCOUNTS
+  value: "false"
+- name: GATEWAY_WEB_LOCAL_ACCOUNTS
+  value: {{ .Values.oidc.localAccounts | quote }}
+{{- if .Values.oidc.issuer }}
+- name: GATEWAY_OIDC_ISSUER
+  value: {{ .Values.oidc.issuer | quote }}
+- name: GATEWAY_OIDC_CLIENT_ID
+  value: {{ .Values.oidc.clientId | quote }}
+{{- if .Values.oidc.clientSecret.existingSecret }}
+# A file from the Secret (see the oidc-client-secret volume), never the secret itself in the environment.
+- name: GATEWAY_OIDC_CLIENT_SECRET_FILE
+  value: /secrets/oidc/client-secret
+{{- end }}
+- name: GATEWAY_OIDC_ROLES_CLAIM
+  value: {{ .Values.oidc.rolesClaim | quote }}
+- name: GATEWAY_OIDC_ORGANISATION_CLAIM
+  value: {{ .Values.oidc.organisationClaim | quote }}
+- name: GATEWAY_OIDC_SCOPES
+  value: {{ .Values.oidc.scopes | quote }}
+{{- end }}
 {{- end }}
