@@ -22,7 +22,7 @@ from gateway.registry.organisations import Organisation, OrganisationRegistry
 from gateway.relay.partner_clients import PartnerConfigError, needs_own_client, partner_client
 from gateway.relay.port import AdapterError, Delivery, PartnerEndpoint
 
-SECRET = "zgw-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+SECRET = "zgw-test-secret-0123456789-abcdefghijklmnopqrstuvwxyz"  # pragma: allowlist secret (test-only)
 ZAKEN = "/zaken/api/v1/zaken"
 CRS = {"Accept-Crs": "EPSG:4326", "Content-Crs": "EPSG:4326"}
 
@@ -74,7 +74,7 @@ def test_token_claims_and_verification() -> None:
 
 async def test_simulator_refuses_calls_without_a_valid_jwt(simulator: FastAPI) -> None:
     transport = httpx.ASGITransport(app=simulator)
-    for auth in (None, _auth("not-the-secret-0123456789-abcdefghijklmnop")):
+    for auth in (None, _auth("not-the-secret-0123456789-abcdefghijklmnop")):  # pragma: allowlist secret
         async with httpx.AsyncClient(transport=transport, base_url="http://sim", auth=auth) as client:
             response = await client.get("/catalogi/api/v1/zaaktypen")
             assert response.status_code == 403

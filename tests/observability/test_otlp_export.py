@@ -18,7 +18,7 @@ from gateway.core.settings import Settings
 from gateway.core.telemetry import Telemetry
 from tests.support import BSN_CHILD, BSN_MOTHER, BSN_REPORTER, WIJKTEAM, melding_request, token_for
 
-CALLER_TRACE = "0af7651916cd43dd8448eb211c80319c"
+CALLER_TRACE = "0af7651916cd43dd8448eb211c80319c"  # pragma: allowlist secret (a W3C example trace id)
 
 
 @dataclass

@@ -35,7 +35,7 @@ from tests.support import (
     token_for,
 )
 
-CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"  # pragma: allowlist secret (a W3C example trace id)
 CALLER_SPAN = "00f067aa0ba902b7"
 CALLER_TRACEPARENT = f"00-{CALLER_TRACE}-{CALLER_SPAN}-01"
 
