@@ -10,34 +10,16 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 from pathlib import Path
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-from gateway.pseudonymise.signing import Signer, SigningKeyError, verify
+from gateway.pseudonymise.signing import Signer, load_signer, verify
 
 POLICY_SIGNING_KEY_FILE = "policy-signing-key.pem"
 _DOMAIN = b"kgb-gateway/policy-version/v1\n"
 
 
 def load_policy_signer(keys_dir: Path, *, generate: bool) -> Signer:
-    path = keys_dir / POLICY_SIGNING_KEY_FILE
-    if not path.exists():
-        if not generate:
-            raise SigningKeyError("policy signing key not found and key generation is disabled")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(Signer.generate().private_pem())
-    try:
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-    except ValueError as exc:
-        raise SigningKeyError("policy signing key unreadable") from exc
-    if not isinstance(key, Ed25519PrivateKey):
-        raise SigningKeyError("policy signing key is not Ed25519")
-    return Signer(key)
+    return load_signer(keys_dir, POLICY_SIGNING_KEY_FILE, label="policy", generate=generate)
 
 
 def key_id(public_key: bytes) -> str:

@@ -69,11 +69,12 @@ def public_key_pem(public_key: bytes) -> bytes:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-def load_log_signer(keys_dir: Path, *, generate: bool) -> Signer:
-    path = keys_dir / LOG_SIGNING_KEY_FILE
+def load_signer(keys_dir: Path, filename: str, *, label: str, generate: bool) -> Signer:
+    """An Ed25519 signing key from `keys_dir/filename` (PKCS#8 PEM), generated (mode 0600) when allowed."""
+    path = keys_dir / filename
     if not path.exists():
         if not generate:
-            raise SigningKeyError("log signing key not found and key generation is disabled")
+            raise SigningKeyError(f"{label} signing key not found and key generation is disabled")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
@@ -81,7 +82,11 @@ def load_log_signer(keys_dir: Path, *, generate: bool) -> Signer:
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except ValueError as exc:
-        raise SigningKeyError("log signing key unreadable") from exc
+        raise SigningKeyError(f"{label} signing key unreadable") from exc
     if not isinstance(key, Ed25519PrivateKey):
-        raise SigningKeyError("log signing key is not Ed25519")
+        raise SigningKeyError(f"{label} signing key is not Ed25519")
     return Signer(key)
+
+
+def load_log_signer(keys_dir: Path, *, generate: bool) -> Signer:
+    return load_signer(keys_dir, LOG_SIGNING_KEY_FILE, label="log", generate=generate)
