@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from gateway.core import telemetry
 from gateway.core.database import run_db
-from gateway.exchange.deps import UPDATE_EXCHANGE, ExchangeDeps
+from gateway.exchange.deps import EXCHANGE_AND_JOB, UPDATE_EXCHANGE, ExchangeDeps
 from gateway.exchange.deps import now as utc_now
 from gateway.exchange.models import ExchangeRow
 from gateway.exchange.schemas import DeliveryOutcome, ExchangeResult
@@ -32,16 +32,16 @@ async def complete_delivery(deps: ExchangeDeps, exchange_id: str, status: str, r
     now = utc_now()
 
     def write(session: Session) -> ExchangeResult | None:
-        row = session.get(ExchangeRow, exchange_id)
+        row = session.execute(EXCHANGE_AND_JOB, {"exchange_id": exchange_id}).one_or_none()
         if row is None:
             return None
-        result = ExchangeResult.model_validate_json(row.summary)
-        if outbox.is_settled(session, exchange_id):
+        summary, log_position, sender_id, recipient_id, job_status, job_attempts = row
+        result = ExchangeResult.model_validate_json(summary)
+        if job_status is not None and outbox.is_final(job_status):
             return result  # another attempt settled it first; one outcome per exchange
-        record = {"exchange_id": exchange_id, "trace_id": result.trace_id, "refers_to": row.log_position,
-                  "sender": {"id": row.sender_id}, "recipient": {"id": row.recipient_id}, "outcome": status,
-                  "reason": reason, "partner_reference": partner_reference,
-                  "attempts": outbox.attempts_of(session, exchange_id) + 1}
+        record = {"exchange_id": exchange_id, "trace_id": result.trace_id, "refers_to": log_position,
+                  "sender": {"id": sender_id}, "recipient": {"id": recipient_id}, "outcome": status,
+                  "reason": reason, "partner_reference": partner_reference, "attempts": (job_attempts or 0) + 1}
         position = log_service.append(session, kind="delivery", record=record, now=now).position
         final = result.model_copy(update={"status": status, "delivery": DeliveryOutcome(
             status=status, partner_reference=partner_reference, log_position=position, reason=reason)})
@@ -53,7 +53,7 @@ async def complete_delivery(deps: ExchangeDeps, exchange_id: str, status: str, r
     try:
         with telemetry.span("gateway.log.append", {"gateway.log.kind": "delivery", "gateway.exchange.id": exchange_id,
                                                    "gateway.delivery.outcome": status}):
-            return await run_db(deps.db, write, write=True)
+            return await run_db(deps.db, write, write=True, group=True)
     except (SQLAlchemyError, OSError):
         # The job stays leased; when the lease runs out it is sent again and the partner deduplicates it.
         _log.error("delivery outcome could not be recorded; the job will be retried")
@@ -77,7 +77,7 @@ async def schedule_retry(deps: ExchangeDeps, exchange_id: str, reason: str, dela
             exclude={"data"}), "status": "queued", "updated_at": now, "delivery_log_position": None})
 
     try:
-        await run_db(deps.db, write, write=True)
+        await run_db(deps.db, write, write=True, group=True)
     except (SQLAlchemyError, OSError):
         _log.error("a retry could not be scheduled; the job's lease will expire and it is tried again")
 
@@ -142,4 +142,4 @@ async def hold_for_pickup(deps: ExchangeDeps, exchange_id: str) -> ExchangeResul
             exclude={"data"}), "status": "awaiting_pickup", "updated_at": now, "delivery_log_position": None})
         return waiting
 
-    return await run_db(deps.db, write, write=True)
+    return await run_db(deps.db, write, write=True, group=True)

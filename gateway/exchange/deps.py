@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, bindparam, insert, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 
 from gateway.core.metrics import Metrics
 from gateway.exchange.models import ExchangeRow
@@ -14,6 +14,7 @@ from gateway.policy.engine import PolicyEngine
 from gateway.pseudonymise.pseudonyms import Pseudonymiser
 from gateway.pseudonymise.sealing import Sealer
 from gateway.registry.organisations import OrganisationRegistry
+from gateway.relay.models import DeliveryJob
 from gateway.relay.service import Relay
 from gateway.relay.worker import RetryPolicy
 
@@ -45,3 +46,10 @@ INSERT_EXCHANGE = insert(EXCHANGE_TABLE)
 UPDATE_EXCHANGE = update(EXCHANGE_TABLE).where(EXCHANGE_TABLE.c.id == bindparam("exchange_id")).values(
     summary=bindparam("summary"), status=bindparam("status"), updated_at=bindparam("updated_at"),
     delivery_log_position=bindparam("delivery_log_position"))
+_JOBS = DeliveryJob.__table__  # type: ignore[attr-defined]
+# A final delivery outcome reads the exchange and its outbox job's state in one statement.
+EXCHANGE_AND_JOB = select(
+    EXCHANGE_TABLE.c.summary, EXCHANGE_TABLE.c.log_position, EXCHANGE_TABLE.c.sender_id,
+    EXCHANGE_TABLE.c.recipient_id, _JOBS.c.status, _JOBS.c.attempts,
+).select_from(EXCHANGE_TABLE.outerjoin(_JOBS, _JOBS.c.exchange_id == EXCHANGE_TABLE.c.id)).where(
+    EXCHANGE_TABLE.c.id == bindparam("exchange_id"))

@@ -45,7 +45,6 @@ from gateway.exchange.schemas import (
     PushRequest,
 )
 from gateway.exchange_log import service as log_service
-from gateway.exchange_log.models import LogEntry
 from gateway.policy.models import Decision
 from gateway.pseudonymise.minimise import Applied, FieldRule, minimise
 from gateway.pseudonymise.pseudonyms import LOG_DOMAIN, organisation_domain
@@ -90,7 +89,7 @@ async def _rejections_logged(deps: ExchangeDeps, principal: Principal, pattern: 
             log_service.append(session, kind="rejected_request", record=record, now=now())
 
         with contextlib.suppress(SQLAlchemyError, OSError):
-            await run_db(deps.db, write, write=True)
+            await run_db(deps.db, write, write=True, group=True)
         raise
 
 
@@ -157,14 +156,14 @@ def _status_for(decision: Decision) -> str:
 
 @dataclass
 class _Written:
-    log: LogEntry
+    log: log_service.Appended
     result: ExchangeResult
     delivery: Delivery | None = None
 
 
 async def _write(deps: ExchangeDeps, *, record: dict[str, Any], row: ExchangeRow,
-                 result_for: Callable[[LogEntry], ExchangeResult],
-                 delivery_for: Callable[[LogEntry], Delivery] | None = None,
+                 result_for: Callable[[log_service.Appended], ExchangeResult],
+                 delivery_for: Callable[[log_service.Appended], Delivery] | None = None,
                  before_append: Callable[[Session], None] | None = None) -> _Written:
     """Log record, exchange row and its summary in one transaction: durable before anything leaves."""
     started = time.perf_counter()
@@ -186,7 +185,7 @@ async def _write(deps: ExchangeDeps, *, record: dict[str, Any], row: ExchangeRow
     try:
         with telemetry.span("gateway.log.append", {"gateway.log.kind": "exchange", "gateway.exchange.id": row.id,
                                                    "gateway.exchange.status": row.status}) as span:
-            written = await run_db(deps.db, write, write=True)
+            written = await run_db(deps.db, write, write=True, group=True)
             telemetry.annotate({"gateway.log.position": written.log.position}, span)
             return written
     except IntegrityError as exc:
@@ -223,7 +222,7 @@ def _prepare(deps: ExchangeDeps, *, pattern: str, principal: Principal, parties:
         idempotency_key=idempotency_key, digest=request_hash(pattern, body), trace_id=trace_id, created=now())
 
 
-def _result(p: _Prepared, *, status: str, decision: Decision, applied: list[Applied], log: LogEntry | None,
+def _result(p: _Prepared, *, status: str, decision: Decision, applied: list[Applied], log: log_service.Appended | None,
             delivery: dict[str, Any], glass: dict[str, Any] | None = None) -> ExchangeResult:
     return ExchangeResult.model_validate({
         "exchange_id": p.exchange_id, "pattern": p.pattern, "status": status, "outcome": decision.outcome.value,
@@ -243,7 +242,7 @@ async def _log_exchange(deps: ExchangeDeps, p: _Prepared, *, decision: Decision,
                         applied: list[Applied], subjects: list[dict[str, str]], status: str,
                         payload_hash: str | None, relayed_hash: str | None,
                         delivery: dict[str, Any], keep_key: bool = True,
-                        delivery_for: Callable[[LogEntry], Delivery] | None = None,
+                        delivery_for: Callable[[log_service.Appended], Delivery] | None = None,
                         glass: BreakGlassRequest | None = None) -> tuple[ExchangeResult, _Written]:
     record = records.exchange_record(
         exchange_id=p.exchange_id, trace_id=p.trace_id, pattern=p.pattern, caller=p.parties.caller,
@@ -346,7 +345,7 @@ async def push(deps: ExchangeDeps, *, principal: Principal, body: PushRequest, i
 
 
 def _delivery(p: _Prepared, body: PushRequest, decision: Decision, minimised: dict[str, Any],
-              entry: LogEntry) -> Delivery:
+              entry: log_service.Appended) -> Delivery:
     return Delivery(
         exchange_id=p.exchange_id, delivery_key=f"{p.exchange_id}:{p.parties.recipient.id}",
         sender_id=p.parties.sender.id, sender_name=p.parties.sender.name, recipient_id=p.parties.recipient.id,

@@ -17,6 +17,7 @@ import binascii
 import datetime as dt
 import hashlib
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -61,7 +62,18 @@ def lock(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
 
 
-def append(session: Session, *, kind: str, record: dict[str, Any], now: dt.datetime) -> LogEntry:
+@dataclass(frozen=True)
+class Appended:
+    """What `append` wrote: the entry's position, ids and hash (the row itself is a plain Core insert)."""
+
+    position: int
+    record_id: str
+    kind: str
+    leaf_hash: str
+    entry: str
+
+
+def append(session: Session, *, kind: str, record: dict[str, Any], now: dt.datetime) -> Appended:
     """Add one entry at the next position within the caller's transaction (committed by the caller).
 
     Appends are serialised so positions form one gapless sequence: SQLite takes its write lock at BEGIN
@@ -77,26 +89,20 @@ def append(session: Session, *, kind: str, record: dict[str, Any], now: dt.datet
     body = {"schema": SCHEMA, "record_id": record_id, "position": position, "kind": kind,
             "time": now.isoformat(timespec="microseconds"), **record, "prev_leaf_hash": prev_leaf_hash}
     entry = canonical_json(body)
-    row = LogEntry(
-        position=position,
-        record_id=record_id,
-        kind=kind,
-        exchange_id=record.get("exchange_id"),
-        recorded_at=now,
-        sender_id=(record.get("sender") or {}).get("id"),
-        recipient_id=(record.get("recipient") or {}).get("id"),
-        purpose=record.get("purpose"),
-        flow=record.get("flow"),
-        outcome=(record.get("decision") or {}).get("outcome") or record.get("outcome"),
-        trace_id=record.get("trace_id"),
-        entry=entry.decode(),
-        leaf_hash=leaf_hash(entry),
-    )
-    # A Core insert: the ORM's unit of work costs more than the write itself on this hot path.
-    session.execute(_INSERT, [row.model_dump()])
+    appended = Appended(position=position, record_id=record_id, kind=kind, leaf_hash=leaf_hash(entry),
+                        entry=entry.decode())
+    # A Core insert of plain values: the ORM's unit of work (and even building the model) costs more than the
+    # write itself on this hot path.
+    session.execute(_INSERT, [{
+        "position": position, "record_id": record_id, "kind": kind, "exchange_id": record.get("exchange_id"),
+        "recorded_at": now, "sender_id": (record.get("sender") or {}).get("id"),
+        "recipient_id": (record.get("recipient") or {}).get("id"), "purpose": record.get("purpose"),
+        "flow": record.get("flow"), "outcome": (record.get("decision") or {}).get("outcome") or record.get("outcome"),
+        "trace_id": record.get("trace_id"), "entry": appended.entry, "leaf_hash": appended.leaf_hash}])
+    # (purged_at is left out on purpose: appends also work on a database from before migration 0008.)
     # The DPO's search index, in the same transaction: no entry without its index rows (gateway/review/index.py).
     review_index.index_entry(session, position=position, kind=kind, record=body, recorded_at=now)
-    return row
+    return appended
 
 
 def entries_for_exchange(session: Session, exchange_id: str) -> list[LogEntry]:

@@ -15,7 +15,7 @@ from collections import Counter
 from typing import Any
 
 import orjson
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, insert, or_, update
 from sqlmodel import Session, col, select
 
 from gateway.core import telemetry
@@ -24,12 +24,22 @@ from gateway.relay.models import DeliveryJob
 from gateway.relay.port import Delivery
 
 FINAL = ("delivered", "dead")
+# Core statements built once: on the exchange path the ORM's per-statement work costs more than the write.
+_JOBS = DeliveryJob.__table__  # type: ignore[attr-defined]
+_INSERT_JOB = insert(_JOBS)
+_FINISH_DELIVERED = update(_JOBS).where(_JOBS.c.exchange_id == bindparam("job_id")).values(
+    attempts=_JOBS.c.attempts + 1, status="delivered", lease_until=None, updated_at=bindparam("now"),
+    last_error=bindparam("reason"), sealed_delivery=None)
+_FINISH_DEAD = update(_JOBS).where(_JOBS.c.exchange_id == bindparam("job_id")).values(
+    attempts=_JOBS.c.attempts + 1, status="dead", lease_until=None, updated_at=bindparam("now"),
+    last_error=bindparam("reason"))
 
 
 def seal_delivery(sealer: Sealer, delivery: Delivery) -> str:
-    raw = dataclasses.asdict(delivery)
-    raw["origin_traceparent"] = delivery.origin_traceparent or telemetry.current_traceparent()
-    return sealer.seal(orjson.dumps(raw), context=delivery.exchange_id)
+    if delivery.origin_traceparent is None:
+        delivery = dataclasses.replace(delivery, origin_traceparent=telemetry.current_traceparent())
+    # orjson serialises the dataclass itself (fields in order, nested dossier as is): no asdict deep copy.
+    return sealer.seal(orjson.dumps(delivery), context=delivery.exchange_id)
 
 
 def open_delivery(sealer: Sealer, job: DeliveryJob) -> Delivery:
@@ -39,10 +49,11 @@ def open_delivery(sealer: Sealer, job: DeliveryJob) -> Delivery:
 
 def enqueue(session: Session, *, delivery: Delivery, sealer: Sealer, now: dt.datetime, lease_seconds: float) -> None:
     """Write the job already leased to the request that is about to try delivering it inline."""
-    session.add(DeliveryJob(exchange_id=delivery.exchange_id, recipient_id=delivery.recipient_id,
-                            status="in_flight", attempts=0, next_attempt_at=now,
-                            lease_until=now + dt.timedelta(seconds=lease_seconds),
-                            sealed_delivery=seal_delivery(sealer, delivery), created_at=now, updated_at=now))
+    session.execute(_INSERT_JOB, [{
+        "exchange_id": delivery.exchange_id, "recipient_id": delivery.recipient_id, "status": "in_flight",
+        "attempts": 0, "next_attempt_at": now, "lease_until": now + dt.timedelta(seconds=lease_seconds),
+        "last_error": None, "sealed_delivery": seal_delivery(sealer, delivery), "created_at": now,
+        "updated_at": now}])
 
 
 def claim_due(session: Session, *, now: dt.datetime, limit: int, lease_seconds: float) -> list[DeliveryJob]:
@@ -65,11 +76,6 @@ def backoff_seconds(attempts: int, *, base: float, cap: float) -> float:
     return random.uniform(0, min(cap, base * 2 ** (attempts - 1)))  # noqa: S311 - jitter, not a secret
 
 
-def is_settled(session: Session, exchange_id: str) -> bool:
-    """Delivered or dead already: a late outcome (say, an attempt that timed out after another one succeeded)
-    must not change it."""
-    job = session.get(DeliveryJob, exchange_id)
-    return job is not None and job.status in FINAL
 
 
 def reschedule(session: Session, exchange_id: str, *, now: dt.datetime, reason: str, delay_seconds: float) -> int:
@@ -86,12 +92,10 @@ def reschedule(session: Session, exchange_id: str, *, now: dt.datetime, reason: 
 
 def finish(session: Session, exchange_id: str, *, delivered: bool, reason: str | None, now: dt.datetime) -> None:
     """Delivered: the sealed payload is no longer needed and goes. Dead: kept sealed for a manual retry."""
-    values: dict[str, Any] = {"status": "delivered" if delivered else "dead", "lease_until": None,
-                              "updated_at": now, "last_error": reason}
-    if delivered:
-        values["sealed_delivery"] = None
-    session.execute(update(DeliveryJob).where(col(DeliveryJob.exchange_id) == exchange_id).values(
-        attempts=col(DeliveryJob.attempts) + 1, **values))
+    session.execute(_FINISH_DELIVERED if delivered else _FINISH_DEAD,
+                    {"job_id": exchange_id, "reason": reason, "now": now})
+
+
 
 
 def requeue_dead(session: Session, exchange_id: str, *, now: dt.datetime) -> bool:
@@ -107,9 +111,6 @@ def status_counts(session: Session) -> dict[str, int]:
     return dict(Counter(session.exec(select(DeliveryJob.status)).all()))
 
 
-def attempts_of(session: Session, exchange_id: str) -> int:
-    job = session.get(DeliveryJob, exchange_id)
-    return job.attempts if job else 0
 
 
 def is_final(status: str) -> bool:

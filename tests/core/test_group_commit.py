@@ -1,0 +1,131 @@
+"""Group commit (gateway/core/database.py): concurrent writes share one transaction and one commit, each is
+rolled back alone when it fails, all fail when the commit fails, and none is answered before it is durable.
+
+Run on SQLite and on PostgreSQL (the `backend` parameter of the database fixtures)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from gateway.core.database import GroupCommitter, group_committer, make_engine, run_db
+
+
+@pytest.fixture
+def engine(empty_database_url: str) -> Iterator[Engine]:
+    engine = make_engine(empty_database_url)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE parent (id INTEGER PRIMARY KEY)"))
+        # Checked only at COMMIT: lets a test make the batch's commit itself fail.
+        connection.execute(text("CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES "
+                                "parent (id) DEFERRABLE INITIALLY DEFERRED)"))
+    yield engine
+    engine.dispose()
+
+
+def _ids(engine: Engine) -> list[int]:
+    with engine.connect() as connection:
+        return [int(i) for i in connection.execute(text("SELECT id FROM parent ORDER BY id")).scalars()]
+
+
+def _insert(value: int, *, gate: threading.Event | None = None):  # type: ignore[no-untyped-def]
+    def work(session: Session) -> int:
+        if gate is not None:
+            gate.wait(timeout=10)  # hold the first batch open while the others queue up
+        session.execute(text("INSERT INTO parent (id) VALUES (:id)"), {"id": value})
+        return value
+
+    return work
+
+
+async def _queued_behind_first(engine: Engine, works: list, delay: float = 0.3) -> list:  # type: ignore[type-arg]
+    """Run works[0] first and hold it until the others have been handed to the writer; gather all outcomes."""
+    gate = threading.Event()
+    first = asyncio.ensure_future(run_db(engine, _gated(works[0], gate), write=True, group=True))
+    await asyncio.sleep(0.05)  # the writer has taken the first work and waits on the gate
+    rest = [asyncio.ensure_future(run_db(engine, w, write=True, group=True)) for w in works[1:]]
+    await asyncio.sleep(delay)
+    gate.set()
+    return list(await asyncio.gather(first, *rest, return_exceptions=True))
+
+
+def _gated(work, gate: threading.Event):  # type: ignore[no-untyped-def]
+    def run(session: Session):  # type: ignore[no-untyped-def]
+        gate.wait(timeout=10)
+        return work(session)
+
+    return run
+
+
+async def test_writes_waiting_together_share_one_transaction(engine: Engine) -> None:
+    outcomes = await _queued_behind_first(engine, [_insert(i) for i in range(1, 11)])
+
+    assert outcomes == list(range(1, 11))
+    assert _ids(engine) == list(range(1, 11))
+    committer = group_committer(engine)
+    assert committer is not None
+    # The first write went alone; the nine that queued behind it went in one transaction.
+    assert (committer.batches, committer.writes) == (2, 10)
+
+
+async def test_a_failing_write_is_rolled_back_alone(engine: Engine) -> None:
+    def duplicate(session: Session) -> int:
+        session.execute(text("INSERT INTO parent (id) VALUES (50)"))
+        session.execute(text("INSERT INTO parent (id) VALUES (3)"))  # already written by an earlier work
+        return 50
+
+    outcomes = await _queued_behind_first(engine, [_insert(1), _insert(2), _insert(3), duplicate, _insert(4)])
+
+    assert outcomes[:3] == [1, 2, 3] and outcomes[4] == 4
+    assert isinstance(outcomes[3], IntegrityError)
+    assert _ids(engine) == [1, 2, 3, 4]  # nothing of the failed work, not even its first insert (50)
+
+
+async def test_a_failed_commit_fails_every_write_of_the_batch(engine: Engine) -> None:
+    def orphan(session: Session) -> str:
+        session.execute(text("INSERT INTO child (id, parent_id) VALUES (1, 999)"))  # fails only at COMMIT
+        return "orphan"
+
+    outcomes = await _queued_behind_first(engine, [_insert(1), _insert(2), orphan, _insert(3)])
+
+    assert outcomes[0] == 1  # the first went alone and committed
+    assert all(isinstance(o, IntegrityError) for o in outcomes[1:]), outcomes
+    assert _ids(engine) == [1]  # none of the batch is durable, and none was answered as if it were
+
+
+async def test_a_lone_failing_write_leaves_nothing(engine: Engine) -> None:
+    def half(session: Session) -> None:
+        session.execute(text("INSERT INTO parent (id) VALUES (7)"))
+        raise RuntimeError("the work itself failed")
+
+    with pytest.raises(RuntimeError):
+        await run_db(engine, half, write=True, group=True)
+    assert await run_db(engine, _insert(8), write=True, group=True) == 8
+    assert _ids(engine) == [8]
+
+
+async def test_an_answer_means_the_write_is_visible_to_every_other_connection(engine: Engine) -> None:
+    for value in range(1, 6):
+        await run_db(engine, _insert(value), write=True, group=True)
+        assert value in _ids(engine)  # read on a fresh connection right after the answer
+
+
+async def test_the_writer_stops_when_idle_and_is_started_again(engine: Engine) -> None:
+    committer = GroupCommitter(engine, idle_seconds=0.1)
+    committer.start()
+    loop_future = committer.submit(_insert(1))
+    assert await loop_future == 1
+    deadline = time.monotonic() + 5
+    while committer._thread.is_alive() and time.monotonic() < deadline:  # noqa: SLF001
+        await asyncio.sleep(0.05)
+    assert not committer._thread.is_alive()  # noqa: SLF001
+    # The engine's own writer (started on demand) still serves writes.
+    assert await run_db(engine, _insert(2), write=True, group=True) == 2
+    assert _ids(engine) == [1, 2]
