@@ -92,17 +92,38 @@ def _log_append(url: str, n: int) -> tuple[float, float]:
 
 
 async def _policy(pin: dict[str, Any], opa_url: str | None) -> dict[str, tuple[float, float]]:
+    """A decision on a cache hit, on a miss (one evaluation per field class, cache off) and, for comparison,
+    the evaluation of every concrete field that `decide()` made before field classes and the cache. The
+    OPA-server engine keeps no cache: its line is a decision per field class through the stand-in."""
+    import uuid
+
     from gateway.policy.bundle import load_bundle
+    from gateway.policy.decisions import validated
     from gateway.policy.engine import EmbeddedEngine, OpaServerEngine
+    from gateway.policy.field_classes import compact
 
     bundle = load_bundle(ROOT / "policies")
-    embedded = EmbeddedEngine(bundle)
-    out = {"policy decision, embedded regorus (decide(), whole F2 decision)": await per_call_async(
-        lambda: embedded.decide(pin), 500)}
+    embedded, uncached = EmbeddedEngine(bundle), EmbeddedEngine(bundle, decision_cache_size=0)
+    classes = compact(pin["fields"])
+    shape = f"F2: {len(pin['fields'])} fields, {classes.classes if classes else '?'} classes"
+
+    def before() -> Any:
+        decision = validated(embedded.evaluate(pin))
+        decision.decision_id = str(uuid.uuid4())
+        return decision
+
+    out = {
+        f"policy decision, embedded regorus, cache hit (decide(), {shape})": await per_call_async(
+            lambda: embedded.decide(pin), 2000),
+        "policy decision, embedded regorus, cache miss (decide(), per field class, cache off)": (
+            await per_call_async(lambda: uncached.decide(pin), 500)),
+        "policy decision, embedded regorus, before: every field evaluated, no cache": per_call(before, 500),
+    }
     if opa_url:
         opa = OpaServerEngine(url=opa_url, bundle_hash=bundle.hash, tls_verify=False, ca_file=None, timeout=5)
         try:
-            out["policy decision, OPA REST stand-in over loopback HTTP (NOT the OPA binary)"] = (
+            await opa.activate(bundle)  # what the gateway does at start: then it decides per field class
+            out["policy decision, OPA REST stand-in over loopback HTTP (NOT the OPA binary), per field class"] = (
                 await per_call_async(lambda: opa.decide(pin), 300))
         finally:
             await opa.aclose()
