@@ -1,7 +1,7 @@
 """Benchmark of the full exchange path against the floor, in one run on one machine.
 
     .venv/bin/python -m bench.exchange_bench [--requests 300] [--repeat 3] [--backends sqlite,postgresql]
-                                             [--engines embedded,opa] [--micro]
+                                             [--engines embedded,opa] [--micro] [--transport aiohttp|httpx]
 
 Starts, as separate processes on loopback, the Veilig Thuis simulator, a bare FastAPI passthrough proxy (the
 floor) and, for each configuration (database backend × policy engine), a fresh gateway (uvicorn with uvloop +
@@ -209,6 +209,8 @@ def main() -> None:
     parser.add_argument("--engines", default="embedded,opa")
     parser.add_argument("--concurrency", default="1,32")
     parser.add_argument("--micro", action="store_true", help="also run bench.micro_bench with the same servers")
+    parser.add_argument("--transport", choices=("aiohttp", "httpx"), default="aiohttp",
+                        help="what sends under httpx, for the gateway's relay and the floor alike")
     args = parser.parse_args()
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
     sys.path.insert(0, str(ROOT))
@@ -217,9 +219,10 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="gw-bench-"))  # keys, SQLite databases and the gateways' output
     sim_port, floor_port = _port(), _port()
     base = {**os.environ, "GATEWAY_SIM_VEILIG_THUIS_URL": f"http://127.0.0.1:{sim_port}",
-            "FLOOR_TARGET": f"http://127.0.0.1:{sim_port}/api/v1/meldingen"}
+            "FLOOR_TARGET": f"http://127.0.0.1:{sim_port}/api/v1/meldingen",
+            "GATEWAY_RELAY_TRANSPORT": args.transport, "FLOOR_TRANSPORT": args.transport}
     print(f"{os.cpu_count()} CPUs; load average at start {os.getloadavg()}; {args.requests} requests per "
-          f"measurement, {args.repeat} repeats")
+          f"measurement, {args.repeat} repeats; relay transport {args.transport} (gateway and floor)")
     summaries: list[str] = []
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, work, ignore_errors=True)

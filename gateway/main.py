@@ -10,20 +10,21 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from gateway.auth.binding import CertificateBinding
 from gateway.auth.keys import ensure_dev_client_keys, load_signing_key
 from gateway.auth.router import router as auth_router
 from gateway.auth.scopes import SCOPES
 from gateway.auth.tokens import TokenService
-from gateway.core.database import make_engine, upgrade_to_head
+from gateway.core.database import make_engine, stop_group_commit, upgrade_to_head
 from gateway.core.errors import GatewayError, NotFound
 from gateway.core.logging import configure_logging
 from gateway.core.metrics import Metrics
@@ -56,6 +57,7 @@ from gateway.registry.organisations import OrganisationRegistry, load_registry
 from gateway.relay.breaker import CircuitBreakers
 from gateway.relay.partner_clients import needs_own_client, partner_client
 from gateway.relay.service import Relay
+from gateway.relay.transport import relay_client
 from gateway.relay.worker import DeliveryWorker, RetryPolicy
 from gateway.review import index as review_index
 from gateway.review import pages as review_pages
@@ -84,7 +86,7 @@ def _policy_engine(settings: Settings, bundle: PolicyBundle) -> EmbeddedEngine |
     if settings.policy_engine == "opa":
         return OpaServerEngine(url=settings.opa_url, bundle_hash=bundle.hash, tls_verify=settings.opa_tls_verify,
                                ca_file=settings.opa_ca_file, timeout=settings.opa_timeout_seconds)
-    return EmbeddedEngine(bundle)
+    return EmbeddedEngine(bundle, decision_cache_size=settings.policy_decision_cache_size)
 
 
 async def _load_policy(app: FastAPI, settings: Settings, db: Any) -> tuple[
@@ -130,7 +132,8 @@ def _follow_tables(app: FastAPI) -> Callable[[dict[str, Any]], None]:
 def _partner_clients(settings: Settings, registry: OrganisationRegistry,
                      timeout: httpx.Timeout) -> dict[str, httpx.AsyncClient]:
     """Partners with outbound auth get their own client; a missing secret or certificate stops the start."""
-    return {org.id: partner_client(org, keys_dir=settings.keys_dir, timeout=timeout) for org in registry.all()
+    return {org.id: partner_client(org, keys_dir=settings.keys_dir, timeout=timeout,
+                                   transport=settings.relay_transport) for org in registry.all()
             if org.endpoint is not None and needs_own_client(org.endpoint)}
 
 
@@ -210,6 +213,11 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
             await task
 
 
+async def _close_database(db: Engine) -> None:
+    await anyio.to_thread.run_sync(stop_group_commit, db)  # commits what is queued, closes its connection
+    db.dispose()
+
+
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -230,8 +238,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     log_signer = load_log_signer(settings.keys_dir, generate=settings.generate_dev_keys)
     policy, active_policy, tables = await _load_policy(app, settings, db)
     timeout = httpx.Timeout(settings.relay_read_timeout_seconds, connect=settings.relay_connect_timeout_seconds)
-    client = httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=100,
-                                                                    max_keepalive_connections=20))
+    client = relay_client(transport=settings.relay_transport, timeout=timeout,
+                          limits=httpx.Limits(max_connections=100, max_keepalive_connections=20))
     metrics: Metrics = app.state.metrics
     app.state.db = db
     app.state.tokens = TokenService(
@@ -274,7 +282,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _cancel(purges)
         await app.state.exchange.relay.aclose()
         await policy.aclose()
-        db.dispose()
+        await _close_database(db)
         telemetry.shutdown()
 
 

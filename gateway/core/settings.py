@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Policy versions live in the database (the disk bundle seeds version 1 at the very first start); each
     # replica polls the active version this often and swaps its engine without a restart (0: no polling).
     policy_reload_seconds: float = Field(default=5.0, ge=0)
+    # Embedded engine: decisions kept per policy version (a decision is a pure function of version and input;
+    # each issued decision still gets its own id). About 8 KB each; 0 turns the cache off. gateway/policy/decisions.py
+    policy_decision_cache_size: int = Field(default=4096, ge=0, le=1_000_000)
 
     access_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
     client_assertion_max_age_seconds: int = Field(default=300, ge=30, le=3600)
@@ -42,6 +45,9 @@ class Settings(BaseSettings):
 
     relay_connect_timeout_seconds: float = 2.0
     relay_read_timeout_seconds: float = 10.0
+    # What sends the relay's requests under its httpx clients: aiohttp's connection pool (several times httpx's
+    # own under concurrency, bench/transport_bench.py) or httpx's own (e.g. to go through an HTTP(S)_PROXY).
+    relay_transport: Literal["aiohttp", "httpx"] = "aiohttp"
 
     # Delivery through the transactional outbox: retries with exponential backoff and full jitter, then a
     # visible failure (dead letter) that an operator can retry; a circuit breaker per partner.

@@ -1,5 +1,5 @@
 """Outbound HTTP per partner: plain, API key, OAuth2 client credentials or ZGW's JWT, and/or mutual TLS — explicit
-timeouts.
+timeouts; sent over aiohttp's pool or httpx's own (`gateway.relay.transport`, GATEWAY_RELAY_TRANSPORT).
 
 Partners without outbound auth share one pooled client. A partner with auth gets its own client: the
 credentials live on the client (an `httpx.Auth` or a TLS context), so adapters never see a secret. Secrets come
@@ -20,6 +20,7 @@ import httpx
 
 from adapters.zgw.auth import ZgwJwt
 from gateway.registry.organisations import EndpointConfig, Organisation, SecretRef
+from gateway.relay.transport import RelayTransportName, relay_client
 
 
 class PartnerConfigError(Exception):
@@ -67,17 +68,20 @@ class ClientCredentials(httpx.Auth):
         async with self._lock:
             if self._token is None or time.monotonic() >= self._expires:
                 answer = yield self._token_request()
-                self._accept(answer)
+                await self._accept(answer)
         request.headers["Authorization"] = f"Bearer {self._token}"
         response = yield request
         if response.status_code == 401:
             async with self._lock:
                 answer = yield self._token_request()
-                self._accept(answer)
+                await self._accept(answer)
             request.headers["Authorization"] = f"Bearer {self._token}"
             yield request
 
-    def _accept(self, answer: httpx.Response) -> None:
+    async def _accept(self, answer: httpx.Response) -> None:
+        # This flow replaces httpx.Auth's own, which would read the body for `requires_response_body`: read it
+        # here, or a real transport's streamed answer has no content yet (only a MockTransport's would).
+        await answer.aread()
         if answer.status_code != 200:
             raise httpx.HTTPStatusError("partner token endpoint refused", request=answer.request, response=answer)
         body = answer.json()
@@ -101,7 +105,8 @@ def needs_own_client(endpoint: EndpointConfig) -> bool:
     return bool(endpoint.api_key or endpoint.oauth2 or endpoint.zgw_jwt or endpoint.tls)
 
 
-def partner_client(organisation: Organisation, *, keys_dir: Path, timeout: httpx.Timeout) -> httpx.AsyncClient:
+def partner_client(organisation: Organisation, *, keys_dir: Path, timeout: httpx.Timeout,
+                   transport: RelayTransportName = "aiohttp") -> httpx.AsyncClient:
     endpoint = organisation.endpoint
     if endpoint is None:
         raise PartnerConfigError("the partner has no endpoint")
@@ -116,5 +121,6 @@ def partner_client(organisation: Organisation, *, keys_dir: Path, timeout: httpx
         auth = ZgwJwt(client_id=zgw.client_id, secret=read_secret(zgw, keys_dir), user_id=zgw.user_id,
                       user_representation=zgw.user_representation)
     context = _tls(endpoint, keys_dir)
-    return httpx.AsyncClient(auth=auth, verify=context if context is not None else True, timeout=timeout,
-                             limits=httpx.Limits(max_connections=20, max_keepalive_connections=10))
+    # The same TLS context (partner CA, client certificate chain for mutual TLS) whichever transport sends.
+    return relay_client(transport=transport, auth=auth, verify=context if context is not None else True,
+                        timeout=timeout, limits=httpx.Limits(max_connections=20, max_keepalive_connections=10))
