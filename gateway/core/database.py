@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import queue
 import threading
 from collections.abc import Callable
@@ -110,6 +111,7 @@ class _Job:
     work: Callable[[Session], Any]
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
+    context: contextvars.Context  # the submitter's (e.g. its current span), as anyio's worker threads have it
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -133,27 +135,43 @@ class GroupCommitter:
     callers learn their outcome only after COMMIT returned, so "durable before relay" holds for each of them;
     when the commit fails, every work in the batch gets the error and none of them relays anything.
 
-    The writer stops after `idle_seconds` without work and is started again by the next write.
+    The writer keeps one connection while it runs and stops (closing it) after `idle_seconds` without work; the
+    next write starts it again. A failed batch drops the connection, so a database restart costs one batch.
     """
 
     def __init__(self, engine: Engine, *, max_batch: int = 64, idle_seconds: float = 5.0) -> None:
         self.engine = engine
         self.max_batch = max_batch
         self.idle_seconds = idle_seconds
-        self._queue: queue.SimpleQueue[_Job] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._sqlite = engine.dialect.name == "sqlite"
         self._bind = engine.execution_options(**{_SQLITE_WRITE: True}) if self._sqlite else engine
         self._thread = threading.Thread(target=self._run, name="gateway-group-commit", daemon=True)
+        # The writer keeps its connection between batches (no pool check-out, check-in and reset per batch).
+        self._connection: Connection | None = None
         self.batches = 0  # for tests and the benchmark: how many transactions carried the writes
         self.writes = 0
 
     def start(self) -> None:
         self._thread.start()
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def join(self, timeout: float) -> None:
+        self._thread.join(timeout)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Commit what is queued, close the connection and end the thread (the app's shutdown)."""
+        self._queue.put(None)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
     def submit(self, work: Callable[[Session], T]) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Job(work, future, loop))
+        self._queue.put(_Job(work, future, loop, contextvars.copy_context()))
         return future
 
     def _run(self) -> None:
@@ -164,15 +182,27 @@ class GroupCommitter:
                 with _COMMITTERS_GUARD:  # submitters enqueue under this guard: nothing can slip in meanwhile
                     if self._queue.empty():
                         _COMMITTERS.pop(id(self.engine), None)
+                        self._drop_connection()
                         return
                 continue
-            batch = [first]
+            if first is None:  # stop(): everything queued before it has been committed
+                self._drop_connection()
+                return
+            batch: list[_Job] = [first]
+            stopping = False
             while len(batch) < self.max_batch:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    job = self._queue.get_nowait()
                 except queue.Empty:
                     break
+                if job is None:
+                    stopping = True
+                    break
+                batch.append(job)
             self._commit(batch)
+            if stopping:
+                self._drop_connection()
+                return
 
     def _commit(self, batch: list[_Job]) -> None:
         outcomes: list[tuple[Any, BaseException | None]] = []
@@ -180,29 +210,39 @@ class GroupCommitter:
         # A lone write needs no savepoint: if it fails, its whole transaction is rolled back.
         mode: JoinTransactionMode = "rollback_only" if len(batch) == 1 else "create_savepoint"
         try:
-            with lock, self._bind.connect() as connection:
+            with lock:
+                if self._connection is None:
+                    self._connection = self._bind.connect()
+                connection = self._connection
                 transaction = connection.begin()
-                try:
-                    outcomes = [self._one(connection, job, mode) for job in batch]
-                    if transaction.is_active:
-                        transaction.commit()  # the one fsync the whole batch waits for
-                except BaseException:
-                    # Whatever state a failed COMMIT left behind (SQLite can keep the transaction open), this
-                    # connection is not reused: closing it rolls back anything still open.
-                    connection.invalidate()
-                    raise
+                outcomes = [self._one(connection, job, mode) for job in batch]
+                if transaction.is_active:
+                    transaction.commit()  # the one fsync the whole batch waits for
         except Exception as exc:  # BEGIN or COMMIT failed: nothing of the batch is durable
+            # Whatever state the failure left behind (SQLite can keep a transaction open after a failed COMMIT;
+            # a PostgreSQL connection may be gone), the connection is not reused: dropping it rolls back
+            # anything still open, and the next batch connects afresh.
+            self._drop_connection(invalidate=True)
             outcomes = [(None, exc)] * len(batch)
         self.batches += 1
         self.writes += len(batch)
         for job, (result, error) in zip(batch, outcomes, strict=True):
             job.loop.call_soon_threadsafe(_settle, job.future, result, error)
 
+    def _drop_connection(self, *, invalidate: bool = False) -> None:
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        with contextlib.suppress(Exception):
+            if invalidate:
+                connection.invalidate()
+            connection.close()
+
     @staticmethod
     def _one(connection: Connection, job: _Job, mode: JoinTransactionMode) -> tuple[Any, BaseException | None]:
         session = Session(bind=connection, expire_on_commit=False, join_transaction_mode=mode)
         try:
-            result = job.work(session)
+            result = job.context.run(job.work, session)
             session.commit()  # flushes; releases the savepoint (the batch's transaction commits later)
             return result, None
         except Exception as exc:
@@ -224,6 +264,15 @@ async def _submit_grouped(engine: Engine, work: Callable[[Session], T]) -> T:
             committer.start()
         future = committer.submit(work)
     return await future
+
+
+def stop_group_commit(engine: Engine) -> None:
+    """Stop the engine's group-commit writer, if one runs: before the engine is disposed (PostgreSQL will not
+    drop a database that still has a connection)."""
+    with _COMMITTERS_GUARD:
+        committer = _COMMITTERS.pop(id(engine), None)
+    if committer is not None:
+        committer.stop()
 
 
 def group_committer(engine: Engine) -> GroupCommitter | None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from gateway.auth.tokens import Principal
 from gateway.core import telemetry
@@ -36,7 +36,7 @@ from gateway.core.types import Outcome, Treatment
 from gateway.dossier.fields import DossierField, flatten
 from gateway.dossier.model import Gezinsdossier
 from gateway.exchange import break_glass, delivery, records
-from gateway.exchange.deps import INSERT_EXCHANGE, ExchangeDeps, now
+from gateway.exchange.deps import FIND_IDEMPOTENT, INSERT_EXCHANGE, ExchangeDeps, now
 from gateway.exchange.models import ExchangeRow
 from gateway.exchange.schemas import (
     BreakGlassRequest,
@@ -103,10 +103,9 @@ async def _idempotent_replay(deps: ExchangeDeps, caller: str, key: str | None,
     if key is None:
         return None
 
-    def find(session: Session) -> ExchangeRow | None:
-        statement = select(ExchangeRow).where(col(ExchangeRow.caller_id) == caller,
-                                              col(ExchangeRow.idempotency_key) == key)
-        return session.exec(statement).first()
+    def find(session: Session) -> tuple[str, str] | None:
+        found = session.execute(FIND_IDEMPOTENT, {"caller_id": caller, "idempotency_key": key}).first()
+        return None if found is None else (str(found[0]), str(found[1]))
 
     try:
         row = await run_db(deps.db, find)
@@ -114,9 +113,10 @@ async def _idempotent_replay(deps: ExchangeDeps, caller: str, key: str | None,
         raise LogUnavailable(detail="The exchange store cannot be read; nothing was relayed.") from exc
     if row is None:
         return None
-    if row.request_hash != digest:
+    stored_hash, summary = row
+    if stored_hash != digest:
         raise IdempotencyConflict(detail="This Idempotency-Key was used before with a different request body.")
-    return ExchangeResult.model_validate_json(row.summary)
+    return ExchangeResult.model_validate_json(summary)
 
 
 async def _decide(deps: ExchangeDeps, policy_input: dict[str, Any]) -> Decision:
@@ -161,7 +161,7 @@ class _Written:
     delivery: Delivery | None = None
 
 
-async def _write(deps: ExchangeDeps, *, record: dict[str, Any], row: ExchangeRow,
+async def _write(deps: ExchangeDeps, *, record: dict[str, Any], row: dict[str, Any],
                  result_for: Callable[[log_service.Appended], ExchangeResult],
                  delivery_for: Callable[[log_service.Appended], Delivery] | None = None,
                  before_append: Callable[[Session], None] | None = None) -> _Written:
@@ -171,25 +171,24 @@ async def _write(deps: ExchangeDeps, *, record: dict[str, Any], row: ExchangeRow
     def write(session: Session) -> _Written:
         if before_append is not None:
             before_append(session)
-        entry = log_service.append(session, kind="exchange", record=record, now=row.created_at)
+        entry = log_service.append(session, kind="exchange", record=record, now=row["created_at"])
         result = result_for(entry)
-        row.log_position = entry.position
-        row.summary = result.model_dump_json(exclude={"data"})
-        session.execute(INSERT_EXCHANGE, [row.model_dump()])
+        session.execute(INSERT_EXCHANGE, [{**row, "log_position": entry.position,
+                                           "summary": result.model_dump_json(exclude={"data"})}])
         delivery = delivery_for(entry) if delivery_for else None
         if delivery is not None:  # the transactional outbox: accepted ⇒ a job exists, whatever happens next
-            outbox.enqueue(session, delivery=delivery, sealer=deps.sealer, now=row.created_at,
+            outbox.enqueue(session, delivery=delivery, sealer=deps.sealer, now=row["created_at"],
                            lease_seconds=deps.retry_policy.lease_seconds)
         return _Written(entry, result, delivery)
 
     try:
-        with telemetry.span("gateway.log.append", {"gateway.log.kind": "exchange", "gateway.exchange.id": row.id,
-                                                   "gateway.exchange.status": row.status}) as span:
+        with telemetry.span("gateway.log.append", {"gateway.log.kind": "exchange", "gateway.exchange.id": row["id"],
+                                                   "gateway.exchange.status": row["status"]}) as span:
             written = await run_db(deps.db, write, write=True, group=True)
             telemetry.annotate({"gateway.log.position": written.log.position}, span)
             return written
     except IntegrityError as exc:
-        if row.idempotency_key is not None:
+        if row["idempotency_key"] is not None:
             raise IdempotencyInFlight(detail="A request with this Idempotency-Key is being processed.") from exc
         raise LogUnavailable(detail="The exchange could not be logged; nothing was relayed.") from exc
     except (SQLAlchemyError, OSError) as exc:
@@ -250,12 +249,12 @@ async def _log_exchange(deps: ExchangeDeps, p: _Prepared, *, decision: Decision,
         professional_role=p.professional_role, purpose=p.purpose, decision=decision, policy_input=policy_input,
         applied=applied, subjects=subjects, payload_hash=payload_hash, relayed_payload_hash=relayed_hash,
         status=status)
-    row = ExchangeRow(
-        id=p.exchange_id, caller_id=p.parties.caller.id, idempotency_key=p.idempotency_key if keep_key else None,
-        request_hash=p.digest, pattern=p.pattern, sender_id=p.parties.sender.id,
-        recipient_id=p.parties.recipient.id, purpose=p.purpose, flow=decision.flow,
-        outcome=decision.outcome.value, status=status, log_position=-1, created_at=p.created,
-        updated_at=p.created, summary="{}")
+    row: dict[str, Any] = {  # the exchange table's row as plain values (a Core insert, see _write)
+        "id": p.exchange_id, "caller_id": p.parties.caller.id,
+        "idempotency_key": p.idempotency_key if keep_key else None, "request_hash": p.digest, "pattern": p.pattern,
+        "sender_id": p.parties.sender.id, "recipient_id": p.parties.recipient.id, "purpose": p.purpose,
+        "flow": decision.flow, "outcome": decision.outcome.value, "status": status, "log_position": -1,
+        "delivery_log_position": None, "created_at": p.created, "updated_at": p.created, "summary": "{}"}
     hook = None
     if glass is not None and decision.break_glass.requested and deps.review_sealer is not None:
         hook = break_glass.before_append(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +14,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from gateway.core.database import GroupCommitter, group_committer, make_engine, run_db
+from gateway.core.database import GroupCommitter, group_committer, make_engine, run_db, stop_group_commit
 
 
 @pytest.fixture
@@ -27,6 +26,7 @@ def engine(empty_database_url: str) -> Iterator[Engine]:
         connection.execute(text("CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES "
                                 "parent (id) DEFERRABLE INITIALLY DEFERRED)"))
     yield engine
+    stop_group_commit(engine)
     engine.dispose()
 
 
@@ -122,10 +122,19 @@ async def test_the_writer_stops_when_idle_and_is_started_again(engine: Engine) -
     committer.start()
     loop_future = committer.submit(_insert(1))
     assert await loop_future == 1
-    deadline = time.monotonic() + 5
-    while committer._thread.is_alive() and time.monotonic() < deadline:  # noqa: SLF001
-        await asyncio.sleep(0.05)
-    assert not committer._thread.is_alive()  # noqa: SLF001
+    await asyncio.to_thread(committer.join, 5)  # it ends by itself after 0.1 s without work
+    assert not committer.running
     # The engine's own writer (started on demand) still serves writes.
     assert await run_db(engine, _insert(2), write=True, group=True) == 2
     assert _ids(engine) == [1, 2]
+
+
+async def test_stopping_commits_what_is_queued_and_closes_the_connection(engine: Engine) -> None:
+    committer = GroupCommitter(engine)
+    committer.start()
+    futures = [committer.submit(_insert(i)) for i in range(1, 4)]
+    await asyncio.to_thread(committer.stop)
+    assert not committer.running
+    assert [await f for f in futures] == [1, 2, 3]
+    assert _ids(engine) == [1, 2, 3]
+    assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]

@@ -191,7 +191,7 @@ async def test_delivery_worker_attempts_continue_the_exchange_trace_and_link_to_
     response = await _push(client, settings, traceparent=CALLER_TRACEPARENT)
     assert response.status_code == 202, response.text
     exchange_id = response.json()["exchange_id"]
-    await _wait_delivered(app, exchange_id)
+    await _wait_delivered(app, exchange_id, spans)
 
     finished = spans.get_finished_spans()
     attempts = _by_name(finished, "gateway.delivery.attempt")
@@ -215,12 +215,16 @@ async def test_delivery_worker_attempts_continue_the_exchange_trace_and_link_to_
     assert delivery_record["trace_id"] == CALLER_TRACE
 
 
-async def _wait_delivered(app: FastAPI, exchange_id: str, within: float = 10.0) -> None:
+async def _wait_delivered(app: FastAPI, exchange_id: str, spans: InMemorySpanExporter,
+                          within: float = 10.0) -> None:
+    """Until the exchange is delivered and the worker's attempt has ended its span (the outcome is committed,
+    and visible here, a moment before the worker's coroutine resumes and ends the span)."""
     deadline = asyncio.get_running_loop().time() + within
     while asyncio.get_running_loop().time() < deadline:
         with Session(app.state.db) as session:
             row = session.get(ExchangeRow, exchange_id)
-        if row is not None and row.status == "delivered":
+        if row is not None and row.status == "delivered" and _by_name(spans.get_finished_spans(),
+                                                                        "gateway.delivery.attempt"):
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the delivery was not retried in time")
