@@ -20,6 +20,7 @@ import anyio.to_thread
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.session import JoinTransactionMode
 from sqlmodel import Session
 
@@ -123,6 +124,15 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
+class WriterStopped(SQLAlchemyError):
+    """A write that was queued when the group-commit writer ended: it was not written (callers fail closed)."""
+
+
+def _deliver(job: _Job, result: Any, error: BaseException | None) -> None:
+    with contextlib.suppress(RuntimeError):  # the submitter's loop is closed: nobody waits for the answer
+        job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+
+
 class GroupCommitter:
     """Group commit: one writer thread per database that runs the write transactions waiting at that moment in
     one database transaction, so they share BEGIN, COMMIT and the commit's fsync.
@@ -175,6 +185,25 @@ class GroupCommitter:
         return future
 
     def _run(self) -> None:
+        try:
+            self._serve()
+        finally:
+            # However the writer ends (stopped, idle, or an unexpected error), no waiting write may hang: it is
+            # taken out of the registry (the next write starts a new one), and whatever is still queued fails
+            # like a failed commit — nothing of it was written, so nothing of it is relayed.
+            with _COMMITTERS_GUARD:
+                if _COMMITTERS.get(id(self.engine)) is self:
+                    _COMMITTERS.pop(id(self.engine), None)
+            self._drop_connection()
+            while True:
+                try:
+                    job = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if job is not None:
+                    _deliver(job, None, WriterStopped("the group-commit writer stopped before this write"))
+
+    def _serve(self) -> None:
         while True:
             try:
                 first = self._queue.get(timeout=self.idle_seconds)
@@ -182,11 +211,9 @@ class GroupCommitter:
                 with _COMMITTERS_GUARD:  # submitters enqueue under this guard: nothing can slip in meanwhile
                     if self._queue.empty():
                         _COMMITTERS.pop(id(self.engine), None)
-                        self._drop_connection()
                         return
                 continue
             if first is None:  # stop(): everything queued before it has been committed
-                self._drop_connection()
                 return
             batch: list[_Job] = [first]
             stopping = False
@@ -201,7 +228,6 @@ class GroupCommitter:
                 batch.append(job)
             self._commit(batch)
             if stopping:
-                self._drop_connection()
                 return
 
     def _commit(self, batch: list[_Job]) -> None:
@@ -224,10 +250,15 @@ class GroupCommitter:
             # anything still open, and the next batch connects afresh.
             self._drop_connection(invalidate=True)
             outcomes = [(None, exc)] * len(batch)
+        except BaseException:  # not an error of the database (say, SystemExit in a work): the writer ends
+            self._drop_connection(invalidate=True)
+            for job in batch:
+                _deliver(job, None, WriterStopped("the group-commit writer stopped during this write"))
+            raise
         self.batches += 1
         self.writes += len(batch)
         for job, (result, error) in zip(batch, outcomes, strict=True):
-            job.loop.call_soon_threadsafe(_settle, job.future, result, error)
+            _deliver(job, result, error)
 
     def _drop_connection(self, *, invalidate: bool = False) -> None:
         connection, self._connection = self._connection, None
@@ -259,7 +290,7 @@ _COMMITTERS_GUARD = threading.Lock()
 async def _submit_grouped(engine: Engine, work: Callable[[Session], T]) -> T:
     with _COMMITTERS_GUARD:
         committer = _COMMITTERS.get(id(engine))
-        if committer is None or committer.engine is not engine:
+        if committer is None or committer.engine is not engine or not committer.running:
             committer = _COMMITTERS[id(engine)] = GroupCommitter(engine)
             committer.start()
         future = committer.submit(work)

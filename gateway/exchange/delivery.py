@@ -142,4 +142,9 @@ async def hold_for_pickup(deps: ExchangeDeps, exchange_id: str) -> ExchangeResul
             exclude={"data"}), "status": "awaiting_pickup", "updated_at": now, "delivery_log_position": None})
         return waiting
 
-    return await run_db(deps.db, write, write=True, group=True)
+    try:
+        return await run_db(deps.db, write, write=True, group=True)
+    except (SQLAlchemyError, OSError):
+        # The job stays leased; when the lease runs out the worker puts it in the inbox again.
+        _log.error("holding a delivery for pickup could not be recorded; the job will be retried")
+        return None

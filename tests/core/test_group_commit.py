@@ -14,7 +14,14 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from gateway.core.database import GroupCommitter, group_committer, make_engine, run_db, stop_group_commit
+from gateway.core.database import (
+    GroupCommitter,
+    WriterStopped,
+    group_committer,
+    make_engine,
+    run_db,
+    stop_group_commit,
+)
 
 
 @pytest.fixture
@@ -138,3 +145,19 @@ async def test_stopping_commits_what_is_queued_and_closes_the_connection(engine:
     assert [await f for f in futures] == [1, 2, 3]
     assert _ids(engine) == [1, 2, 3]
     assert engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")  # it dies on purpose
+async def test_a_writer_that_dies_fails_its_writes_instead_of_leaving_them_waiting(engine: Engine) -> None:
+    def fatal(session: Session) -> None:
+        session.execute(text("INSERT INTO parent (id) VALUES (9)"))
+        raise SystemExit  # not an error of the database: it ends the writer thread
+
+    outcomes = await _queued_behind_first(engine, [fatal, _insert(1), _insert(2)], delay=0.2)
+
+    # The dying batch and anything queued behind it fail (callers map this to 503, nothing relayed) ...
+    assert all(isinstance(o, WriterStopped) for o in outcomes), outcomes
+    assert _ids(engine) == []
+    # ... and the next write gets a new writer.
+    assert await run_db(engine, _insert(3), write=True, group=True) == 3
+    assert _ids(engine) == [3]
