@@ -96,6 +96,7 @@ async def _load_policy(app: FastAPI, settings: Settings, db: Any) -> tuple[
     signer = load_policy_signer(settings.keys_dir, generate=settings.generate_dev_keys)
     active = await policy_reload.seed_and_load(db, policies_dir=settings.policies_dir, signer=signer)
     policy = _policy_engine(settings, active.bundle)
+    app.state.metrics.watch_decision_cache(_cache_counts(policy))
     app.state.policy_signer = signer
     app.state.policy_runtime = policy_reload.PolicyRuntime(
         db=db, engine=policy, public_key=signer.public_key, on_tables=_follow_tables(app),
@@ -211,6 +212,16 @@ async def _cancel(task: asyncio.Task[None] | None) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+def _cache_counts(policy: EmbeddedEngine | OpaServerEngine) -> Callable[[], tuple[int, int] | None]:
+    def counts() -> tuple[int, int] | None:
+        if not isinstance(policy, EmbeddedEngine):
+            return None
+        cache = policy.decisions.cache
+        return cache.hits, cache.misses
+
+    return counts
 
 
 async def _close_database(db: Engine) -> None:

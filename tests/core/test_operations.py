@@ -35,6 +35,15 @@ async def test_metrics_count_exchanges_without_personal_data(client: httpx.Async
     assert BSN_CHILD not in metrics
 
 
+async def test_metrics_show_the_policy_decision_cache(client: httpx.AsyncClient, settings: Settings) -> None:
+    headers = {"Authorization": f"Bearer {await token_for(client, settings, WIJKTEAM)}"}
+    for _ in range(3):  # the same melding three times: one evaluation, then answers from the cache
+        assert (await client.post("/v1/exchanges/push", json=melding_request(), headers=headers)).status_code == 201
+    metrics = (await client.get("/metrics")).text
+    assert 'gateway_policy_decision_cache_total{result="hit"} 2.0' in metrics
+    assert 'gateway_policy_decision_cache_total{result="miss"} 1.0' in metrics
+
+
 async def test_openapi_documents_the_api(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
     assert {"/oauth/token", "/v1/exchanges/push", "/v1/exchanges/pull", "/v1/exchanges/{exchange_id}"} <= set(
