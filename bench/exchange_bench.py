@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.exchange_bench [--requests 300] [--repeat 3] [--backends sqlite,postgresql]
                                              [--engines embedded,opa] [--micro] [--transport aiohttp|httpx]
+                                             [--workers 1]
 
 Starts, as separate processes on loopback, the Veilig Thuis simulator, a bare FastAPI passthrough proxy (the
 floor) and, for each configuration (database backend × policy engine), a fresh gateway (uvicorn with uvloop +
@@ -177,8 +178,13 @@ def _measure(name: str, env: dict[str, str], *, port: int, work: Path, floor_url
     from gateway.auth.client import fetch_token
 
     url = f"http://127.0.0.1:{port}"
-    gateway = _start([sys.executable, "-m", "uvicorn", "gateway.main:app_factory", "--factory", "--port", str(port),
-                      *FAST], env, f"{url}/readyz", work / f"gateway-{port}.log")
+    argv = [sys.executable, "-m", "uvicorn", "gateway.main:app_factory", "--factory", "--port", str(port), *FAST]
+    if args.workers > 1:
+        # Migrations, the first policy version, keys and accounts are made by one process first (as the chart's
+        # migration Job does); then the workers start on a ready database, one group-commit writer each.
+        _stop(_start(argv, env, f"{url}/readyz", work / f"gateway-{port}-init.log"))
+        argv += ["--workers", str(args.workers)]
+    gateway = _start(argv, env, f"{url}/readyz", work / f"gateway-{port}.log")
     cells: dict[int, Cell] = {c: Cell() for c in args.concurrency}
     try:
         token = fetch_token(base_url=url, client_id="wijkteam-utrecht-west-cms",
@@ -209,6 +215,8 @@ def main() -> None:
     parser.add_argument("--engines", default="embedded,opa")
     parser.add_argument("--concurrency", default="1,32")
     parser.add_argument("--micro", action="store_true", help="also run bench.micro_bench with the same servers")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="gateway worker processes (uvicorn --workers); the floor stays one process")
     parser.add_argument("--transport", choices=("aiohttp", "httpx"), default="aiohttp",
                         help="what sends under httpx, for the gateway's relay and the floor alike")
     args = parser.parse_args()
@@ -222,7 +230,8 @@ def main() -> None:
             "FLOOR_TARGET": f"http://127.0.0.1:{sim_port}/api/v1/meldingen",
             "GATEWAY_RELAY_TRANSPORT": args.transport, "FLOOR_TRANSPORT": args.transport}
     print(f"{os.cpu_count()} CPUs; load average at start {os.getloadavg()}; {args.requests} requests per "
-          f"measurement, {args.repeat} repeats; relay transport {args.transport} (gateway and floor)")
+          f"measurement, {args.repeat} repeats; relay transport {args.transport} (gateway and floor); "
+          f"{args.workers} gateway worker process(es)")
     summaries: list[str] = []
     with contextlib.ExitStack() as stack:
         stack.callback(shutil.rmtree, work, ignore_errors=True)

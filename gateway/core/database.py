@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import copy
 import queue
 import threading
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm.session import JoinTransactionMode
 from sqlmodel import Session
@@ -27,6 +28,10 @@ from sqlmodel import Session
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 T = TypeVar("T")
 _SQLITE_WRITE = "gateway_sqlite_write"
+# The exchange log's append lock on PostgreSQL (a transaction-scoped advisory lock shared by all replicas); taken
+# by exchange_log.service.append and, first of all, by every group-commit batch (GroupCommitter._commit).
+LOG_APPEND_LOCK_KEY = 0x6B6762_6C6F67  # "kgb" "log"
+_TAKE_LOG_APPEND_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
@@ -113,6 +118,11 @@ class _Job:
     future: asyncio.Future[Any]
     loop: asyncio.AbstractEventLoop
     context: contextvars.Context  # the submitter's (e.g. its current span), as anyio's worker threads have it
+    abandoned: bool = False  # set on the loop when the submitter was cancelled before the work ran
+
+    def abandon_if_cancelled(self, future: asyncio.Future[Any]) -> None:
+        if future.cancelled():
+            self.abandoned = True
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -125,7 +135,8 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
 
 
 class WriterStopped(SQLAlchemyError):
-    """A write that was queued when the group-commit writer ended: it was not written (callers fail closed)."""
+    """A write that was not written (the writer ended, its request was cancelled, or its transaction was lost
+    before the commit): callers fail closed."""
 
 
 def _deliver(job: _Job, result: Any, error: BaseException | None) -> None:
@@ -181,7 +192,9 @@ class GroupCommitter:
     def submit(self, work: Callable[[Session], T]) -> asyncio.Future[T]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put(_Job(work, future, loop, contextvars.copy_context()))
+        job = _Job(work, future, loop, contextvars.copy_context())
+        future.add_done_callback(job.abandon_if_cancelled)
+        self._queue.put(job)
         return future
 
     def _run(self) -> None:
@@ -210,7 +223,8 @@ class GroupCommitter:
             except queue.Empty:
                 with _COMMITTERS_GUARD:  # submitters enqueue under this guard: nothing can slip in meanwhile
                     if self._queue.empty():
-                        _COMMITTERS.pop(id(self.engine), None)
+                        if _COMMITTERS.get(id(self.engine)) is self:
+                            _COMMITTERS.pop(id(self.engine), None)
                         return
                 continue
             if first is None:  # stop(): everything queued before it has been committed
@@ -231,7 +245,8 @@ class GroupCommitter:
                 return
 
     def _commit(self, batch: list[_Job]) -> None:
-        outcomes: list[tuple[Any, BaseException | None]] = []
+        outcomes: list[tuple[Any, BaseException | None]] = [(None, None)] * len(batch)
+        failed: BaseException | None = None  # an error of the whole batch
         lock = _lock_for(self.engine) if self._sqlite else contextlib.nullcontext()
         # A lone write needs no savepoint: if it fails, its whole transaction is rolled back.
         mode: JoinTransactionMode = "rollback_only" if len(batch) == 1 else "create_savepoint"
@@ -241,15 +256,24 @@ class GroupCommitter:
                     self._connection = self._bind.connect()
                 connection = self._connection
                 transaction = connection.begin()
+                if not self._sqlite:
+                    # The log's append lock first, before any work locks a row: every transaction that appends
+                    # takes its locks in that order, so a batch cannot deadlock with another replica's appends.
+                    connection.execute(_TAKE_LOG_APPEND_LOCK, {"key": LOG_APPEND_LOCK_KEY})
                 outcomes = [self._one(connection, job, mode) for job in batch]
-                if transaction.is_active:
+                if self._still_open(connection, transaction):
                     transaction.commit()  # the one fsync the whole batch waits for
+                elif any(error is None for _, error in outcomes):
+                    # Something ended the transaction early although a work succeeded (SQLite rolls back by
+                    # itself after, say, a full disk): what it did is gone, so it must not hear success.
+                    failed = WriterStopped("the transaction ended before its commit")
+                    self._drop_connection(invalidate=True)
         except Exception as exc:  # BEGIN or COMMIT failed: nothing of the batch is durable
             # Whatever state the failure left behind (SQLite can keep a transaction open after a failed COMMIT;
             # a PostgreSQL connection may be gone), the connection is not reused: dropping it rolls back
             # anything still open, and the next batch connects afresh.
             self._drop_connection(invalidate=True)
-            outcomes = [(None, exc)] * len(batch)
+            failed = exc
         except BaseException:  # not an error of the database (say, SystemExit in a work): the writer ends
             self._drop_connection(invalidate=True)
             for job in batch:
@@ -258,7 +282,18 @@ class GroupCommitter:
         self.batches += 1
         self.writes += len(batch)
         for job, (result, error) in zip(batch, outcomes, strict=True):
-            _deliver(job, result, error)
+            if failed is not None:  # each caller gets its own copy (each raise writes its own traceback)
+                _deliver(job, None, copy.copy(failed) if len(batch) > 1 else failed)
+            else:
+                _deliver(job, result, error)
+
+    def _still_open(self, connection: Connection, transaction: Any) -> bool:
+        if not transaction.is_active:
+            return False
+        if self._sqlite:
+            raw = connection.connection.dbapi_connection
+            return bool(raw is not None and raw.in_transaction)
+        return True
 
     def _drop_connection(self, *, invalidate: bool = False) -> None:
         connection, self._connection = self._connection, None
@@ -271,6 +306,8 @@ class GroupCommitter:
 
     @staticmethod
     def _one(connection: Connection, job: _Job, mode: JoinTransactionMode) -> tuple[Any, BaseException | None]:
+        if job.abandoned:  # the request was cancelled before its write ran: nothing is written, nothing relayed
+            return None, WriterStopped("the request was cancelled before its write")
         session = Session(bind=connection, expire_on_commit=False, join_transaction_mode=mode)
         try:
             result = job.context.run(job.work, session)
@@ -291,8 +328,12 @@ async def _submit_grouped(engine: Engine, work: Callable[[Session], T]) -> T:
     with _COMMITTERS_GUARD:
         committer = _COMMITTERS.get(id(engine))
         if committer is None or committer.engine is not engine or not committer.running:
-            committer = _COMMITTERS[id(engine)] = GroupCommitter(engine)
-            committer.start()
+            committer = GroupCommitter(engine)
+            try:
+                committer.start()
+            except RuntimeError as exc:  # no thread can be started: fail closed like a failed write
+                raise WriterStopped("the group-commit writer could not start") from exc
+            _COMMITTERS[id(engine)] = committer
         future = committer.submit(work)
     return await future
 

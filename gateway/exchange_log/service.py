@@ -24,6 +24,7 @@ import orjson
 from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
+from gateway.core.database import LOG_APPEND_LOCK_KEY
 from gateway.core.errors import CheckpointNotFound, InvalidCosignature, InvalidProofRequest, NotFound, NoWitnessKey
 from gateway.exchange_log import merkle
 from gateway.exchange_log.checkpoint import Checkpoint, NoteSignature, SignedNote, key_id, parse_note, sign
@@ -33,7 +34,7 @@ from gateway.registry.organisations import Organisation
 from gateway.review import index as review_index
 
 SCHEMA = "kgb-gateway/log-record/v1"
-APPEND_LOCK_KEY = 0x6B6762_6C6F67  # "kgb" "log": one advisory lock for the whole log
+APPEND_LOCK_KEY = LOG_APPEND_LOCK_KEY  # one advisory lock for the whole log (group-commit batches take it first)
 _TABLE = LogEntry.__table__  # type: ignore[attr-defined]
 _INSERT = insert(_TABLE)
 _LAST = select(_TABLE.c.position, _TABLE.c.leaf_hash).order_by(_TABLE.c.position.desc()).limit(1)

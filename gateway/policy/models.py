@@ -6,9 +6,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.core.types import Outcome, Treatment
 
+# The nested parts of a decision are frozen: a cached decision's parts are shared by every decision issued from
+# it (gateway/policy/decisions.py), so a change through one would change the others — say, a drop into a pass.
+
 
 class LegalBasis(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: str
     avg_article: str
@@ -19,17 +22,23 @@ class LegalBasis(BaseModel):
 
 
 class ProcessingActivity(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     id: str
     version: str
 
 
 class FieldDecision(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     treatment: Treatment
     method: str | None = None
     reason: str | None = None
 
 
 class BreakGlassOutcome(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
     requested: bool = False
     applied: bool = False
     unnecessary: bool = False

@@ -76,8 +76,6 @@ def backoff_seconds(attempts: int, *, base: float, cap: float) -> float:
     return random.uniform(0, min(cap, base * 2 ** (attempts - 1)))  # noqa: S311 - jitter, not a secret
 
 
-
-
 def reschedule(session: Session, exchange_id: str, *, now: dt.datetime, reason: str, delay_seconds: float) -> int:
     """The number of failed attempts so far, or 0 when there is nothing to reschedule."""
     job = session.get(DeliveryJob, exchange_id)
@@ -96,8 +94,6 @@ def finish(session: Session, exchange_id: str, *, delivered: bool, reason: str |
                     {"job_id": exchange_id, "reason": reason, "now": now})
 
 
-
-
 def requeue_dead(session: Session, exchange_id: str, *, now: dt.datetime) -> bool:
     job = session.get(DeliveryJob, exchange_id)
     if job is None or job.status != "dead" or job.sealed_delivery is None:
@@ -109,8 +105,6 @@ def requeue_dead(session: Session, exchange_id: str, *, now: dt.datetime) -> boo
 
 def status_counts(session: Session) -> dict[str, int]:
     return dict(Counter(session.exec(select(DeliveryJob.status)).all()))
-
-
 
 
 def is_final(status: str) -> bool:

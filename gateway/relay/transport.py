@@ -43,9 +43,9 @@ class _GuardedStream(httpx.AsyncByteStream):
             async for chunk in self._inner:
                 yield chunk
         except httpx.HTTPError as exc:
-            raise _remapped(exc) from exc.__cause__
+            raise _remapped(exc) from None  # aiohttp's own text can carry the URL (a ZGW query names a BSN)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _mapped(exc) from exc
+            raise _mapped(exc) from None
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -91,9 +91,9 @@ class AiohttpRelayTransport(AiohttpTransport):
             remapped = _remapped(exc)
             if remapped is exc:
                 raise
-            raise remapped from exc.__cause__
+            raise remapped from None  # aiohttp's own text can carry the URL (a ZGW query names a BSN)
         except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _mapped(exc) from exc
+            raise _mapped(exc) from None
         response.stream = _GuardedStream(response.stream)  # type: ignore[arg-type]
         return response
 

@@ -161,3 +161,30 @@ async def test_a_writer_that_dies_fails_its_writes_instead_of_leaving_them_waiti
     # ... and the next write gets a new writer.
     assert await run_db(engine, _insert(3), write=True, group=True) == 3
     assert _ids(engine) == [3]
+
+
+async def test_a_write_whose_request_was_cancelled_before_it_ran_is_not_written(engine: Engine) -> None:
+    gate = threading.Event()
+    first = asyncio.ensure_future(run_db(engine, _gated(_insert(1), gate), write=True, group=True))
+    await asyncio.sleep(0.05)  # the writer holds the first batch open
+    cancelled = asyncio.ensure_future(run_db(engine, _insert(2), write=True, group=True))
+    kept = asyncio.ensure_future(run_db(engine, _insert(3), write=True, group=True))
+    await asyncio.sleep(0.05)
+    cancelled.cancel()  # e.g. the client went away while its write was queued
+    gate.set()
+    assert await first == 1 and await kept == 3
+    with pytest.raises(asyncio.CancelledError):
+        await cancelled
+    assert _ids(engine) == [1, 3]
+
+
+async def test_a_private_writer_going_idle_leaves_the_engines_own_writer_registered(engine: Engine) -> None:
+    assert await run_db(engine, _insert(1), write=True, group=True) == 1
+    registered = group_committer(engine)
+    assert registered is not None and registered.running
+    private = GroupCommitter(engine, idle_seconds=0.1)
+    private.start()
+    assert await private.submit(_insert(2)) == 2
+    await asyncio.to_thread(private.join, 5)
+    assert not private.running
+    assert group_committer(engine) is registered and registered.running

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from gateway.core.errors import PolicyUnavailable
 from gateway.core.settings import REPO_ROOT
+from gateway.core.types import Treatment
 from gateway.policy.bundle import PolicyBundle, bundle_from_files, load_bundle, read_bundle_files
 from gateway.policy.decisions import validated
 from gateway.policy.engine import EmbeddedEngine, OpaServerEngine
@@ -109,6 +111,14 @@ async def test_callers_cannot_change_a_cached_decision(bundle: PolicyBundle) -> 
     expected = _content(first)
     first.reasons.append("changed")
     first.obligations.clear()
+    a_field = next(iter(first.fields.values()))
+    with pytest.raises(ValidationError):  # the parts shared with the cache are frozen
+        a_field.treatment = Treatment.PASS
+    if first.legal_basis is not None:
+        with pytest.raises(ValidationError):
+            first.legal_basis.avg_article = "changed"
+    with pytest.raises(ValidationError):
+        first.break_glass.applied = True
     first.fields.clear()
     first.outcome = first.outcome.__class__("deny")
     assert _content(await engine.decide(pin)) == expected
