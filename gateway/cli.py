@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -95,14 +96,22 @@ def _uvicorn(settings: Settings, *, production: bool) -> None:
     uvicorn.run("gateway.main:app_factory", **options)
 
 
+def _stop_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def cmd_run(settings: Settings, *, simulators: bool) -> int:
     cmd_keys_init(settings)
     processes = _start_simulators("127.0.0.1", settings.simulator_base_port) if simulators else []
+    # uvicorn shuts down on SIGTERM and then raises the signal again with the handler it found: without one of
+    # ours that is the default (the process dies on the spot) and the simulators would be left running.
+    previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         _out(f"gateway on {settings.public_url} (API docs: {settings.public_url}/docs); Ctrl-C stops")
         _out(f"web pages on {settings.public_url}/ui/ (development accounts: {settings.keys_dir / 'dev-accounts.txt'})")
         _uvicorn(settings, production=False)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         for process in processes:
             process.terminate()
         for process in processes:
