@@ -17,12 +17,13 @@ digest to `REVIEWED_DECISION_MODULES` (tests/policy/test_field_classes.py fails 
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+from gateway.policy.bundle import bundle_hash
 
 # Digests (`modules_digest`) of the decision modules checked to decide per field class as described above.
 REVIEWED_DECISION_MODULES: frozenset[str] = frozenset({
@@ -33,11 +34,8 @@ _REPORTER_ROLE = "melder"
 
 
 def modules_digest(modules: Mapping[str, str]) -> str:
-    """The digest of a version's Rego modules (tests excluded): every path and SHA-256, in path order."""
-    digest = hashlib.sha256()
-    for rel in sorted(modules):
-        digest.update(rel.encode() + b"\0" + hashlib.sha256(modules[rel].encode("utf-8")).digest())
-    return f"sha256:{digest.hexdigest()}"
+    """The digest of a version's Rego modules (tests excluded), computed as a version's content hash is."""
+    return bundle_hash(modules)
 
 
 def reviewed(modules: Mapping[str, str]) -> bool:

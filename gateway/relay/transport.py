@@ -42,10 +42,8 @@ class _GuardedStream(httpx.AsyncByteStream):
         try:
             async for chunk in self._inner:
                 yield chunk
-        except httpx.HTTPError as exc:
-            raise _remapped(exc) from None  # aiohttp's own text can carry the URL (a ZGW query names a BSN)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _mapped(exc) from None
+        except _TRANSLATED as exc:
+            raise _translated(exc) from None
 
     async def aclose(self) -> None:
         await self._inner.aclose()
@@ -63,6 +61,15 @@ def _mapped(exc: BaseException) -> httpx.TransportError:
         return httpx.ReadError(f"partner connection failed ({type(exc).__name__})")
     # Disconnects, malformed answers: type only, aiohttp's text can quote the partner's answer.
     return httpx.RemoteProtocolError(f"partner transport error ({type(exc).__name__})")
+
+
+_TRANSLATED = (httpx.HTTPError, aiohttp.ClientError, TimeoutError)
+
+
+def _translated(exc: BaseException) -> BaseException:
+    """The httpx error to raise for what the aiohttp transport raised. Raised `from None`: aiohttp's own text
+    can carry the request URL (a ZGW query names a BSN), so its exception must not ride along as the cause."""
+    return _remapped(exc) if isinstance(exc, httpx.HTTPError) else _mapped(exc)
 
 
 def _remapped(exc: httpx.HTTPError) -> httpx.HTTPError:
@@ -87,13 +94,8 @@ class AiohttpRelayTransport(AiohttpTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         try:
             response = await super().handle_async_request(request)
-        except httpx.HTTPError as exc:
-            remapped = _remapped(exc)
-            if remapped is exc:
-                raise
-            raise remapped from None  # aiohttp's own text can carry the URL (a ZGW query names a BSN)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise _mapped(exc) from None
+        except _TRANSLATED as exc:
+            raise _translated(exc) from None
         response.stream = _GuardedStream(response.stream)  # type: ignore[arg-type]
         return response
 
