@@ -54,14 +54,14 @@ def _password(from_stdin: bool) -> str:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     from sqlmodel import Session
 
-    from gateway.core.database import make_engine, upgrade_to_head
+    from gateway.core.database import make_engine, upgrade_to_head, write_session
     from gateway.web import accounts
     from gateway.web.passwords import WeakPassword
 
     engine = make_engine(settings.database_url)
     upgrade_to_head(engine)
     try:
-        with Session(engine) as session:
+        with (Session(engine) if args.action == "list" else write_session(engine)) as session:
             if args.action == "list":
                 for user in accounts.list_users(session):
                     state = "actief" if user.active else "uitgeschakeld"

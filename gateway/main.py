@@ -24,7 +24,7 @@ from gateway.auth.keys import ensure_dev_client_keys, load_signing_key
 from gateway.auth.router import router as auth_router
 from gateway.auth.scopes import SCOPES
 from gateway.auth.tokens import TokenService
-from gateway.core.database import make_engine, stop_group_commit, upgrade_to_head
+from gateway.core.database import make_engine, stop_group_commit, upgrade_to_head, write_session
 from gateway.core.errors import GatewayError, NotFound
 from gateway.core.logging import configure_logging
 from gateway.core.metrics import Metrics
@@ -169,9 +169,7 @@ def _delivery_worker(deps: ExchangeDeps) -> asyncio.Task[None]:
 
 
 def _dev_accounts(db: Any, settings: Settings) -> None:
-    from sqlmodel import Session
-
-    with Session(db) as session:
+    with write_session(db) as session:
         path = ensure_dev_accounts(session, settings.keys_dir)
         session.commit()
     if path is not None:
@@ -182,12 +180,10 @@ def _upgrade(db: Any) -> None:
     """Migrate the database, then index log entries that have no review-index rows (appended by a replica still on
     an older version during a rolling upgrade). Cheap when none are missing: one statement compares the two
     tables' row counts; otherwise the idempotent backfill runs under the log's append lock."""
-    from sqlmodel import Session
-
     upgrade_to_head(db)
     if not review_index.missing(db):
         return
-    with Session(db.execution_options(gateway_sqlite_write=True)) as session:
+    with write_session(db) as session:
         log_service.lock(session)  # no append in between: what is missing now stays missing until indexed here
         count = review_index.backfill(session.connection())
         session.commit()

@@ -80,6 +80,19 @@ def upgrade_to_head(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def write_session(engine: Engine, **kwargs: Any) -> Session:
+    """A session for synchronous writes outside `run_db` (command line, start-up, test set-up).
+
+    On SQLite its transaction begins with BEGIN IMMEDIATE, as the gateway's own writers do. A plain (deferred)
+    BEGIN that reads first and writes later fails at once with "database is locked" when another connection, such
+    as a running gateway's writer, committed in between: SQLite cannot move such a reader's snapshot forward and
+    does not wait. Do slow work (password hashing) before the first statement, since the write lock is held from
+    there to the commit. On PostgreSQL this is a plain session.
+    """
+    bind = engine.execution_options(**{_SQLITE_WRITE: True}) if engine.dialect.name == "sqlite" else engine
+    return Session(bind, **kwargs)
+
+
 async def run_db(engine: Engine, work: Callable[[Session], T], *, write: bool = False, group: bool = False) -> T:
     """Run blocking database work in a worker thread with its own session, committing on success.
 

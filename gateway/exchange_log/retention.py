@@ -33,7 +33,7 @@ import orjson
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-from gateway.core.database import make_engine, run_db
+from gateway.core.database import make_engine, run_db, write_session
 from gateway.core.errors import GatewayError
 from gateway.core.settings import Settings
 from gateway.exchange_log import service as log_service
@@ -229,8 +229,7 @@ def run_command(settings: Settings, database: str, *, dry_run: bool, out: Callab
         return 1
     engine = make_engine(database)
     try:
-        bind = engine.execution_options(gateway_sqlite_write=True) if engine.dialect.name == "sqlite" else engine
-        with Session(bind) as session:
+        with write_session(engine) as session:
             try:
                 result = purge_active(session, policy_public_key=policy_key, now=dt.datetime.now(dt.UTC),
                                       signer=signer, origin=settings.checkpoint_origin, dry_run=dry_run,

@@ -17,9 +17,8 @@ import sys
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session
 
-from gateway.core.database import make_engine
+from gateway.core.database import make_engine, write_session
 from gateway.core.errors import GatewayError
 from gateway.core.settings import Settings
 from gateway.inzage.document import labels_for, normalise_bsn, render_document
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         try:
             # On SQLite the write lock is taken at BEGIN (as the gateway does), so the audit append cannot fail
             # half-way on a lock upgrade while the gateway is running.
-            with Session(engine.execution_options(gateway_sqlite_write=True)) as session:
+            with write_session(engine) as session:
                 # Labels from the active, verified policy version (as the gateway's pages), not the disk bundle.
                 _, tables = policy_versions.verified_active(session, policy_key)
                 labels = labels_for(tables, load_registry(settings.organisations_file))

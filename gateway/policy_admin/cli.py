@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from gateway.core.database import make_engine
+from gateway.core.database import make_engine, write_session
 from gateway.core.errors import GatewayError
 from gateway.core.settings import Settings
 from gateway.policy.bundle import read_bundle_files
@@ -76,7 +76,7 @@ def _engine(settings: Settings) -> Iterator[Engine]:
 
 def _write(engine: Engine, work: Callable[[Session], T]) -> T:
     # SQLite: take the write lock at BEGIN (gateway.core.database), as the gateway's own writers do.
-    with Session(engine.execution_options(gateway_sqlite_write=True), expire_on_commit=False) as session:
+    with write_session(engine, expire_on_commit=False) as session:
         result = work(session)
         session.commit()
         return result

@@ -61,11 +61,12 @@ def create_user(session: Session, *, username: str, display_name: str, roles: li
     if unknown or not roles:
         raise AccountError(f"Onbekende of ontbrekende rol: {', '.join(unknown) or '(geen)'}; "
                            f"kies uit {', '.join(ROLES)}.")
+    # Hashed before the first statement: on SQLite a writer holds the write lock from there to its commit.
+    password_hash = hash_password(password) if password is not None else None
     if session.get(WebUser, username) is not None:
         raise AccountError(f"Gebruiker {username} bestaat al.")
     user = WebUser(username=username, display_name=display_name, organisation_id=organisation_id,
-                   roles=",".join(sorted(set(roles))), created_at=now,
-                   password_hash=hash_password(password) if password is not None else None,
+                   roles=",".join(sorted(set(roles))), created_at=now, password_hash=password_hash,
                    password_changed_at=now if password is not None else None)
     session.add(user)
     audit.record(session, actor=actor, action="user_created", target=username,
@@ -74,10 +75,11 @@ def create_user(session: Session, *, username: str, display_name: str, roles: li
 
 
 def set_password(session: Session, *, username: str, password: str, actor: str = "cli") -> None:
+    password_hash = hash_password(password)  # before the first statement, as in create_user
     user = session.get(WebUser, username)
     if user is None:
         raise AccountError(f"Onbekende gebruiker {username}.")
-    user.password_hash = hash_password(password)
+    user.password_hash = password_hash
     user.password_changed_at = dt.datetime.now(dt.UTC)
     session.add(user)
     audit.record(session, actor=actor, action="password_changed", target=username)

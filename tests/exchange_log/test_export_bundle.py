@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sqlmodel import Session
 
 from gateway.cli import main as cli_main
+from gateway.core.database import write_session
 from gateway.core.settings import REPO_ROOT, Settings
 from gateway.exchange_log import merkle, retention
 from gateway.exchange_log import service as log_service
@@ -173,7 +174,7 @@ async def test_purged_entries_in_an_export_are_proven_by_their_leaf_and_named(
     deps = app.state.log
     periods = retention.periods(load_bundle(REPO_ROOT / "policies").data["gateway"]["tables"])
     now = dt.datetime.now(dt.UTC)
-    with Session(app.state.db) as session:
+    with write_session(app.state.db) as session:
         retention.purge_due(session, retention=periods, now=now + dt.timedelta(days=365 * 21), signer=deps.signer,
                             origin=deps.origin)
         bundle = build_bundle(session, log_service.entries_for_exchange(session, _first_exchange_id(session)),

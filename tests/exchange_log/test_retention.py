@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlmodel import Session
 
 from gateway.cli import main as cli_main
+from gateway.core.database import write_session
 from gateway.core.settings import REPO_ROOT, Settings, get_settings
 from gateway.exchange_log import merkle, retention
 from gateway.exchange_log import service as log_service
@@ -42,7 +43,7 @@ def _verify(log: SignedLog, note: str) -> Report:
 
 def _purge(app: FastAPI, *, now: dt.datetime) -> retention.PurgeResult:
     deps: LogDeps = app.state.log
-    with Session(app.state.db) as session:
+    with write_session(app.state.db) as session:
         result = retention.purge_due(session, retention=_periods(), now=now, signer=deps.signer, origin=deps.origin)
         session.commit()
     return result
@@ -137,7 +138,7 @@ async def test_an_entry_hidden_as_if_purged_is_detected(signed_log: SignedLog, a
     assert {(f.kind, f.position) for f in report.findings} == {("unproven-purge", 2)}
 
     # A forged purge record appended after the checkpoint does not cover it either.
-    with Session(app.state.db) as session:
+    with write_session(app.state.db) as session:
         _, leaf = _entry(app, 3)
         forged = log_service.append(session, kind=PURGE_KIND, record={
             "purpose": "melding", "outcome": "purged", "purged": [{"position": 3, "leaf_hash": leaf}]},

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import event, update
 from sqlmodel import Session, col
 
+from gateway.core.database import write_session
 from gateway.core.settings import Settings
 from gateway.exchange_log.models import LogEntry
 from gateway.exchange_log.purged import stub_entry
@@ -122,7 +123,7 @@ def _check_purged_entry_is_still_found(app: FastAPI, big_log: tuple[list[Spec], 
     specs, _ = big_log
     f = ReviewFilter(category="health", kind="exchange")
     target = next(s for s in specs[1:] if "health" in s.categories)
-    with Session(app.state.db) as session:
+    with write_session(app.state.db) as session:
         # What a retention purge does to an entry's content (a stub); its index rows were written at append.
         entry = session.get(LogEntry, target.position)
         assert entry is not None

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import sqlite3
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI, Request
+from sqlalchemy import text
 from sqlmodel import Session, SQLModel, create_engine, select
 
 import gateway.web.models  # noqa: F401 - registers the tables
@@ -83,6 +85,43 @@ def test_the_users_command_adds_lists_and_disables(tmp_path: Path, monkeypatch: 
         actions = [e.action for e in session.exec(select(AdminAuditEntry).order_by(AdminAuditEntry.position))]
     engine.dispose()
     assert actions == ["user_created", "user_disabled"]
+
+
+def test_the_users_command_writes_while_another_process_commits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """`gateway users add|passwd` beside a running gateway on SQLite: the gateway's writer commits while the
+    command hashes the password. A deferred transaction that read the account before that commit could no longer
+    write ("database is locked", at once); the command hashes first and begins its write transaction after."""
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", url)
+    from gateway.core.settings import get_settings
+
+    def gateway_commits() -> None:
+        other = sqlite3.connect(tmp_path / "g.db", timeout=1)
+        with other:
+            other.execute("CREATE TABLE IF NOT EXISTS elsewhere (n INTEGER)")
+            other.execute("INSERT INTO elsewhere VALUES (1)")
+        other.close()
+
+    def hash_while_the_gateway_commits(password: str) -> str:
+        gateway_commits()
+        return hash_password(password)
+
+    monkeypatch.setattr(accounts, "hash_password", hash_while_the_gateway_commits)
+    get_settings.cache_clear()
+    try:
+        monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
+        assert cli_main(["users", "add", "fg-new", "--role", "dpo", "--password-stdin"]) == 0
+        monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "!\n"))
+        assert cli_main(["users", "passwd", "fg-new", "--password-stdin"]) == 0
+    finally:
+        get_settings.cache_clear()
+    engine = create_engine(url)
+    with Session(engine) as session:
+        user = session.get(WebUser, "fg-new")
+        assert user is not None and verify_password(user.password_hash, PASSWORD + "!")
+        assert session.exec(text("SELECT count(*) FROM elsewhere")).one()[0] == 2
+    engine.dispose()
 
 
 async def test_reauthentication_checks_the_password_again(app: FastAPI, client: httpx.AsyncClient) -> None:

@@ -6,8 +6,8 @@ import re
 
 import httpx
 from fastapi import FastAPI
-from sqlmodel import Session
 
+from gateway.core.database import write_session
 from gateway.web.accounts import create_user
 
 PASSWORD = "correct horse battery staple"
@@ -15,7 +15,7 @@ PASSWORD = "correct horse battery staple"
 
 def add_user(app: FastAPI, username: str, roles: list[str], *, password: str = PASSWORD,
              organisation_id: str | None = None) -> None:
-    with Session(app.state.db) as session:
+    with write_session(app.state.db) as session:  # beside the app's own writers, as `gateway users` is
         create_user(session, username=username, display_name=username.title(), roles=roles, password=password,
                     organisation_id=organisation_id)
         session.commit()
