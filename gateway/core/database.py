@@ -20,8 +20,8 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event, text
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm.session import JoinTransactionMode
 from sqlmodel import Session
 
@@ -170,7 +170,8 @@ class GroupCommitter:
     when the commit fails, every work in the batch gets the error and none of them relays anything.
 
     The writer keeps one connection while it runs and stops (closing it) after `idle_seconds` without work; the
-    next write starts it again. A failed batch drops the connection, so a database restart costs one batch.
+    next write starts it again. A kept connection found dead at BEGIN is replaced before any work runs; a batch
+    that fails later drops the connection, and the next batch connects afresh.
     """
 
     def __init__(self, engine: Engine, *, max_batch: int = 64, idle_seconds: float = 5.0) -> None:
@@ -265,14 +266,7 @@ class GroupCommitter:
         mode: JoinTransactionMode = "rollback_only" if len(batch) == 1 else "create_savepoint"
         try:
             with lock:
-                if self._connection is None:
-                    self._connection = self._bind.connect()
-                connection = self._connection
-                transaction = connection.begin()
-                if not self._sqlite:
-                    # The log's append lock first, before any work locks a row: every transaction that appends
-                    # takes its locks in that order, so a batch cannot deadlock with another replica's appends.
-                    connection.execute(_TAKE_LOG_APPEND_LOCK, {"key": LOG_APPEND_LOCK_KEY})
+                connection, transaction = self._begin()
                 outcomes = [self._one(connection, job, mode) for job in batch]
                 if self._still_open(connection, transaction):
                     transaction.commit()  # the one fsync the whole batch waits for
@@ -299,6 +293,30 @@ class GroupCommitter:
                 _deliver(job, None, copy.copy(failed) if len(batch) > 1 else failed)
             else:
                 _deliver(job, result, error)
+
+    def _begin(self) -> tuple[Connection, RootTransaction]:
+        """BEGIN on the kept connection. One the database dropped while it was idle (a restart, a fail-over, an
+        idle timeout in between) fails on its first statement, before any work of the batch has run: it is
+        replaced once, so a database restart costs no write."""
+        reused = self._connection is not None
+        try:
+            return self._open()
+        except DBAPIError as exc:
+            if not (reused and exc.connection_invalidated):
+                raise
+            self._drop_connection(invalidate=True)
+            return self._open()
+
+    def _open(self) -> tuple[Connection, RootTransaction]:
+        if self._connection is None:
+            self._connection = self._bind.connect()
+        connection = self._connection
+        transaction = connection.begin()
+        if not self._sqlite:
+            # The log's append lock first, before any work locks a row: every transaction that appends takes
+            # its locks in that order, so a batch cannot deadlock with another replica's appends.
+            connection.execute(_TAKE_LOG_APPEND_LOCK, {"key": LOG_APPEND_LOCK_KEY})
+        return connection, transaction
 
     def _still_open(self, connection: Connection, transaction: Any) -> bool:
         if not transaction.is_active:

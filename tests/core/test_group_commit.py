@@ -188,3 +188,24 @@ async def test_a_private_writer_going_idle_leaves_the_engines_own_writer_registe
     await asyncio.to_thread(private.join, 5)
     assert not private.running
     assert group_committer(engine) is registered and registered.running
+
+
+async def test_a_kept_connection_the_database_dropped_is_replaced_before_the_batch(engine: Engine) -> None:
+    """PostgreSQL restarted, failed over or timed out the writer's idle connection: the next write still lands."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("a server that drops connections: PostgreSQL")
+
+    def backend(session: Session) -> int:
+        return int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+    before = await run_db(engine, backend, write=True, group=True)
+    with engine.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": before})
+        for _ in range(100):
+            if not other.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                                 {"pid": before}).scalar_one():
+                break
+            await asyncio.sleep(0.05)
+    assert await run_db(engine, _insert(1), write=True, group=True) == 1
+    assert _ids(engine) == [1]
+    assert await run_db(engine, backend, write=True, group=True) != before
