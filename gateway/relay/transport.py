@@ -11,7 +11,7 @@ What the aiohttp transport is given, so it behaves as httpx's pool did:
 - the timeouts of each request (httpx's connect → aiohttp's `sock_connect`, read → `sock_read`, pool →
   `connect`); aiohttp has no write timeout, and bodies here are small;
 - the pool's size (`max_connections`) and keep-alive expiry; it keeps every idle connection up to that size;
-- no cookie jar of its own (httpx's client keeps cookies, as before), no decompression (httpx decodes).
+- no cookie jar, no decompression (httpx decodes). The client above keeps no cookies either (`RelayClient`).
 Every aiohttp error becomes the `httpx.TransportError` httpx's pool would raise (`httpx-aiohttp` leaves some
 unmapped, e.g. a malformed answer, and calls a certificate failure a ConnectTimeout), so the adapters'
 `except httpx.HTTPError` → `AdapterError("unreachable")` path holds and the cause reads right in a traceback.
@@ -100,10 +100,34 @@ class AiohttpRelayTransport(AiohttpTransport):
         return response
 
 
+class _NoCookies(httpx.Cookies):
+    """A cookie jar that keeps nothing."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+    def set_cookie_header(self, request: httpx.Request) -> None:
+        return None
+
+
+class RelayClient(httpx.AsyncClient):
+    """The relay's `httpx.AsyncClient`: it neither keeps nor sends cookies. Every partner call stands alone. A
+    cookie one exchange's answer set must not ride along on the next exchange, which may concern another family.
+    It also saves httpx's per-response cookie extraction, which builds a `urllib` request each time."""
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return _NoCookies()
+
+    @cookies.setter
+    def cookies(self, _cookies: object) -> None:
+        raise AttributeError("the relay's clients keep no cookies")
+
+
 def relay_client(*, transport: RelayTransportName, timeout: httpx.Timeout, limits: httpx.Limits,
                  verify: ssl.SSLContext | bool = True, auth: httpx.Auth | None = None) -> httpx.AsyncClient:
     """An `httpx.AsyncClient` for partner calls over the chosen transport; close it with `aclose()`."""
     if transport == "httpx":
-        return httpx.AsyncClient(auth=auth, verify=verify, timeout=timeout, limits=limits)
-    return httpx.AsyncClient(auth=auth, timeout=timeout, limits=limits,
-                             transport=AiohttpRelayTransport(verify=verify, limits=limits))
+        return RelayClient(auth=auth, verify=verify, timeout=timeout, limits=limits)
+    return RelayClient(auth=auth, timeout=timeout, limits=limits,
+                       transport=AiohttpRelayTransport(verify=verify, limits=limits))

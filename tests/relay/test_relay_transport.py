@@ -189,6 +189,35 @@ async def test_an_unparseable_answer_is_an_httpx_error_not_an_aiohttp_one() -> N
         await server.wait_closed()
 
 
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_partners_cookie_is_neither_kept_nor_sent_on_the_next_call(transport: RelayTransportName) -> None:
+    """One exchange's answer must not set state that rides along on the next exchange (another family)."""
+    seen: list[str] = []
+
+    async def partner(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Cookie", ""))
+        response = web.json_response({"ok": True})
+        response.set_cookie("session", "from-the-first-answer")
+        return response
+
+    app = web.Application()
+    app.router.add_post("/meldingen", partner)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with relay_client(transport=transport, timeout=httpx.Timeout(2.0), limits=LIMITS) as client:
+            for _ in range(2):
+                answer = await client.post(f"http://127.0.0.1:{port}/meldingen", json={})
+                assert answer.status_code == 200 and "session=" in answer.headers["set-cookie"]
+            assert len(client.cookies) == 0
+    finally:
+        await runner.cleanup()
+    assert seen == ["", ""]
+
+
 @pytest.fixture(scope="module")
 def mtls_partner(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     """The VT simulator over TLS, requiring a client certificate from the test CA; the keys directory."""
