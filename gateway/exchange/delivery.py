@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from gateway.core import telemetry
 from gateway.core.database import run_db
-from gateway.exchange.deps import EXCHANGE_AND_JOB, UPDATE_EXCHANGE, ExchangeDeps
+from gateway.exchange.deps import EXCHANGE_AND_JOB, EXCHANGE_STATE_AND_JOB, UPDATE_EXCHANGE, ExchangeDeps
 from gateway.exchange.deps import now as utc_now
 from gateway.exchange.models import ExchangeRow
 from gateway.exchange.schemas import DeliveryOutcome, ExchangeResult
@@ -27,16 +27,27 @@ _log = logging.getLogger("gateway.exchange.delivery")
 
 
 async def complete_delivery(deps: ExchangeDeps, exchange_id: str, status: str, reason: str | None,
-                            partner_reference: str | None) -> ExchangeResult | None:
-    """A final delivery outcome: its log record, the exchange's status and the outbox job, in one transaction."""
+                            partner_reference: str | None, *,
+                            stored: ExchangeResult | None = None) -> ExchangeResult | None:
+    """A final delivery outcome: its log record, the exchange's status and the outbox job, in one transaction.
+
+    `stored`: the exchange's result as its row holds it, when the caller has it (the inline first attempt, right
+    after writing it); otherwise it is read from the row."""
     now = utc_now()
 
     def write(session: Session) -> ExchangeResult | None:
-        row = session.execute(EXCHANGE_AND_JOB, {"exchange_id": exchange_id}).one_or_none()
-        if row is None:
-            return None
-        summary, log_position, sender_id, recipient_id, job_status, job_attempts = row
-        result = ExchangeResult.model_validate_json(summary)
+        if stored is None:
+            row = session.execute(EXCHANGE_AND_JOB, {"exchange_id": exchange_id}).one_or_none()
+            if row is None:
+                return None
+            summary, log_position, sender_id, recipient_id, job_status, job_attempts = row
+            result = ExchangeResult.model_validate_json(summary)
+        else:
+            state = session.execute(EXCHANGE_STATE_AND_JOB, {"exchange_id": exchange_id}).one_or_none()
+            if state is None:
+                return None
+            log_position, sender_id, recipient_id, job_status, job_attempts = state
+            result = stored
         if job_status is not None and outbox.is_final(job_status):
             return result  # another attempt settled it first; one outcome per exchange
         record = {"exchange_id": exchange_id, "trace_id": result.trace_id, "refers_to": log_position,
@@ -108,21 +119,23 @@ async def current(deps: ExchangeDeps, exchange_id: str, fallback: ExchangeResult
 
 async def first_attempt(deps: ExchangeDeps, *, recipient: Organisation, delivery: Delivery,
                         result: ExchangeResult) -> ExchangeResult:
-    """The first attempt, inline, so a healthy partner answers within the request; the outbox does the rest."""
+    """The first attempt, inline, so a healthy partner answers within the request; the outbox does the rest.
+    `result` is the exchange's result as just written to its row."""
     if recipient.endpoint is not None and recipient.endpoint.adapter == INBOX_ADAPTER:
         return await hold_for_pickup(deps, delivery.exchange_id) or result
     try:
         receipt = await deps.relay.deliver(recipient, delivery)
     except AdapterError as exc:
         if deps.retry_policy.max_attempts <= 1:
-            final = await complete_delivery(deps, delivery.exchange_id, "failed", exc.reason, None)
+            final = await complete_delivery(deps, delivery.exchange_id, "failed", exc.reason, None, stored=result)
         else:
             delay = outbox.backoff_seconds(1, base=deps.retry_policy.backoff_base_seconds,
                                            cap=deps.retry_policy.backoff_max_seconds)
             await schedule_retry(deps, delivery.exchange_id, exc.reason, delay)
             final = None
         return final or await current(deps, delivery.exchange_id, result)
-    final = await complete_delivery(deps, delivery.exchange_id, "delivered", None, receipt.partner_reference)
+    final = await complete_delivery(deps, delivery.exchange_id, "delivered", None, receipt.partner_reference,
+                                    stored=result)
     return final or await current(deps, delivery.exchange_id, result)
 
 

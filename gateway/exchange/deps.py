@@ -53,6 +53,12 @@ EXCHANGE_AND_JOB = select(
     EXCHANGE_TABLE.c.recipient_id, _JOBS.c.status, _JOBS.c.attempts,
 ).select_from(EXCHANGE_TABLE.outerjoin(_JOBS, _JOBS.c.exchange_id == EXCHANGE_TABLE.c.id)).where(
     EXCHANGE_TABLE.c.id == bindparam("exchange_id"))
+# The same without the summary, for a caller that holds the exchange's result already (the inline attempt).
+EXCHANGE_STATE_AND_JOB = select(
+    EXCHANGE_TABLE.c.log_position, EXCHANGE_TABLE.c.sender_id, EXCHANGE_TABLE.c.recipient_id, _JOBS.c.status,
+    _JOBS.c.attempts,
+).select_from(EXCHANGE_TABLE.outerjoin(_JOBS, _JOBS.c.exchange_id == EXCHANGE_TABLE.c.id)).where(
+    EXCHANGE_TABLE.c.id == bindparam("exchange_id"))
 FIND_IDEMPOTENT = select(EXCHANGE_TABLE.c.request_hash, EXCHANGE_TABLE.c.summary).where(
     EXCHANGE_TABLE.c.caller_id == bindparam("caller_id"),
     EXCHANGE_TABLE.c.idempotency_key == bindparam("idempotency_key")).limit(1)
