@@ -6,7 +6,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 
 from gateway.auth.dependencies import require_scope
 from gateway.auth.tokens import Principal
@@ -58,18 +58,23 @@ def _key(value: str | None) -> str | None:
 
 def _answer(request: Request, result: ExchangeResult, *, created: int, replayed: bool) -> Response:
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    body = result.model_dump(mode="json", exclude_none=False)
     if result.status == "refused":
         error: ExchangeRefused | DeliveryFailed = ExchangeRefused(
-            detail="; ".join(result.reasons) or "Refused by policy.", extra={"exchange": body}, headers=headers)
+            detail="; ".join(result.reasons) or "Refused by policy.", extra={"exchange": _plain(result)},
+            headers=headers)
         return render_problem(request, error)
     if result.status == "failed":
         error = DeliveryFailed(detail="The partner system could not be reached; the exchange is logged as failed.",
-                               extra={"exchange": body}, headers=headers)
+                               extra={"exchange": _plain(result)}, headers=headers)
         return render_problem(request, error)
     status = 202 if result.status in ("pending_review", "delivering", "queued", "awaiting_pickup") else created
-    return JSONResponse(body, status_code=status, headers={**headers, "Location":
-                        f"/v1/exchanges/{result.exchange_id}"})
+    # Serialised by pydantic straight to JSON bytes (no dict, no json.dumps): the same document, cheaper.
+    return Response(result.model_dump_json(), status_code=status, media_type="application/json",
+                    headers={**headers, "Location": f"/v1/exchanges/{result.exchange_id}"})
+
+
+def _plain(result: ExchangeResult) -> dict[str, Any]:
+    return result.model_dump(mode="json", exclude_none=False)
 
 
 @router.post("/push", status_code=201, response_model=ExchangeResult, dependencies=[Depends(json_body)],
