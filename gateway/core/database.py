@@ -105,9 +105,10 @@ async def run_db(engine: Engine, work: Callable[[Session], T], *, write: bool = 
     write itself.
 
     `group=True` (writes only) hands the work to the engine's group-commit writer (`GroupCommitter`): it runs
-    in a transaction shared with the other writes waiting at that moment, each in its own savepoint and its own
-    session, and returns once that transaction has committed. A work that fails is rolled back to its savepoint
-    and raises here as before; a failed commit fails every work of the batch.
+    in a transaction shared with the other writes waiting at that moment, each in its own session, and returns
+    once that transaction has committed. A work that fails is rolled back alone and raises here as before; a
+    failed commit fails every work of the batch. The work may run twice (see `GroupCommitter`): it must only
+    write through its session and build its answer from what it reads there.
     """
     if group and write:
         return await _submit_grouped(engine, work)
@@ -168,8 +169,10 @@ class GroupCommitter:
     Nothing waits on purpose to fill a batch: while one batch commits (the fsync releases the GIL), the next
     requests queue up, and the next batch takes all of them (at most `max_batch`). Under no load a batch holds a
     single write and costs what a plain transaction costs. Every work gets a fresh session on the batch's
-    connection, inside a savepoint (`join_transaction_mode="create_savepoint"`): a work that raises — say, a
-    duplicate Idempotency-Key — is rolled back alone and its caller gets the exception; the others go on. The
+    connection. The batch first runs without savepoints; if a work raises — say, a duplicate Idempotency-Key —
+    that pass is rolled back and the batch runs again with each work inside a savepoint
+    (`join_transaction_mode="create_savepoint"`), so the failing one is rolled back alone and its caller gets
+    the exception; the others go on. The
     callers learn their outcome only after COMMIT returned, so "durable before relay" holds for each of them;
     when the commit fails, every work in the batch gets the error and none of them relays anything.
 
@@ -190,6 +193,7 @@ class GroupCommitter:
         self._connection: Connection | None = None
         self.batches = 0  # for tests and the benchmark: how many transactions carried the writes
         self.writes = 0
+        self.first_pass_batches = 0  # batches of several writes that needed no savepoints
 
     def start(self) -> None:
         self._thread.start()
@@ -266,12 +270,19 @@ class GroupCommitter:
         outcomes: list[tuple[Any, BaseException | None]] = [(None, None)] * len(batch)
         failed: BaseException | None = None  # an error of the whole batch
         lock = _lock_for(self.engine) if self._sqlite else contextlib.nullcontext()
-        # A lone write needs no savepoint: if it fails, its whole transaction is rolled back.
-        mode: JoinTransactionMode = "rollback_only" if len(batch) == 1 else "create_savepoint"
         try:
             with lock:
                 connection, transaction = self._begin()
-                outcomes = [self._one(connection, job, mode) for job in batch]
+                # Optimistically without savepoints (two statements per write); the first work that fails
+                # rolls the whole pass back, and the batch runs again with a savepoint per work, so that one is
+                # rolled back alone. A lone write needs no savepoint either way.
+                first_pass = self._all_or_none(connection, batch) if len(batch) > 1 else None
+                if first_pass is None and len(batch) > 1:
+                    transaction.rollback()
+                    connection, transaction = self._begin()
+                mode: JoinTransactionMode = "rollback_only" if len(batch) == 1 else "create_savepoint"
+                outcomes = first_pass if first_pass is not None else [
+                    self._one(connection, job, mode) for job in batch]
                 if self._still_open(connection, transaction):
                     transaction.commit()  # the one fsync the whole batch waits for
                 elif any(error is None for _, error in outcomes):
@@ -338,6 +349,27 @@ class GroupCommitter:
             if invalidate:
                 connection.invalidate()
             connection.close()
+
+    def _all_or_none(self, connection: Connection, batch: list[_Job]) -> list[tuple[Any, BaseException | None]] | None:
+        """Every work of the batch in the batch's transaction, without savepoints; None as soon as one fails
+        (the caller rolls back what the pass wrote). A work may thus run twice: works only write through their
+        session and build their answer from what they read, so the second run stands alone."""
+        outcomes: list[tuple[Any, BaseException | None]] = []
+        for job in batch:
+            if job.abandoned:
+                outcomes.append((None, WriterStopped("the request was cancelled before its write")))
+                continue
+            session = Session(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
+            try:
+                result = job.context.run(job.work, session)
+                session.commit()  # flushes only: the batch's transaction commits later
+            except Exception:
+                return None
+            finally:
+                session.close()  # leaves the batch's transaction as it is
+            outcomes.append((result, None))
+        self.first_pass_batches += 1
+        return outcomes
 
     @staticmethod
     def _one(connection: Connection, job: _Job, mode: JoinTransactionMode) -> tuple[Any, BaseException | None]:

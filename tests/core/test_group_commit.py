@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -93,6 +93,35 @@ async def test_a_failing_write_is_rolled_back_alone(engine: Engine) -> None:
     assert outcomes[:3] == [1, 2, 3] and outcomes[4] == 4
     assert isinstance(outcomes[3], IntegrityError)
     assert _ids(engine) == [1, 2, 3, 4]  # nothing of the failed work, not even its first insert (50)
+
+
+async def test_a_batch_without_failures_takes_no_savepoints_and_one_with_a_failure_runs_again(engine: Engine) -> None:
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda _c, _cur, statement, *_rest: statements.append(statement.split()[0].upper()))
+    runs: list[int] = []
+
+    def counted(value: int):  # type: ignore[no-untyped-def]
+        def work(session: Session) -> int:
+            runs.append(value)
+            return int(_insert(value)(session))
+        return work
+
+    assert await _queued_behind_first(engine, [counted(i) for i in range(1, 6)]) == [1, 2, 3, 4, 5]
+    assert "SAVEPOINT" not in statements and sorted(runs) == [1, 2, 3, 4, 5]
+
+    statements.clear()
+    runs.clear()
+
+    def failing(session: Session) -> None:
+        raise RuntimeError("this one fails")
+
+    outcomes = await _queued_behind_first(engine, [counted(6), counted(7), failing, counted(8)])
+    assert outcomes[:2] == [6, 7] and isinstance(outcomes[2], RuntimeError) and outcomes[3] == 8
+    # 6 went alone; 7 ran in the pass without savepoints, which the failure rolled back, then again in the
+    # savepoint pass (8 never ran in the first pass: it stopped at the failure).
+    assert sorted(runs) == [6, 7, 7, 8] and "SAVEPOINT" in statements
+    assert _ids(engine) == list(range(1, 9))
 
 
 async def test_a_failed_commit_fails_every_write_of_the_batch(engine: Engine) -> None:
