@@ -111,18 +111,19 @@ class VersionDecisions:
             return Prepared(policy_input, None, None)
         try:
             classes = self._compacted(policy_input.get("fields"))
-            key = self._key(policy_input, classes) if self.cache.size else None
+            evaluated = policy_input if classes is None else classes.policy_input(policy_input)
+            key = self._key(evaluated, classes) if self.cache.size else None
         except TypeError:  # not JSON: evaluating it fails closed
             return Prepared(policy_input, None, None)
-        evaluated = policy_input if classes is None else classes.policy_input(policy_input)
         return Prepared(evaluated, classes, key)
 
     @staticmethod
-    def _key(policy_input: dict[str, Any], classes: Compacted | None) -> bytes:
-        """SHA-256 of the evaluated input in canonical JSON (fields apart, after a NUL no JSON text has)."""
+    def _key(evaluated: dict[str, Any], classes: Compacted | None) -> bytes:
+        """SHA-256 of the evaluated input in canonical JSON (fields apart, after a NUL no JSON text has): the
+        key covers exactly what the engine is given, so equal keys get equal answers."""
         if classes is None:
-            return hashlib.sha256(orjson.dumps(policy_input, option=orjson.OPT_SORT_KEYS)).digest()
-        rest = orjson.dumps({**policy_input, "fields": None}, option=orjson.OPT_SORT_KEYS)
+            return hashlib.sha256(orjson.dumps(evaluated, option=orjson.OPT_SORT_KEYS)).digest()
+        rest = orjson.dumps({**evaluated, "fields": None}, option=orjson.OPT_SORT_KEYS)
         return hashlib.sha256(rest + b"\0" + classes.fields_json).digest()
 
     def _compacted(self, fields: Any) -> Compacted | None:

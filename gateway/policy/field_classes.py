@@ -8,6 +8,10 @@ see whether every field got an entry (`_complete`: a per-class property) and whe
 (`_released_categories`), and its other uses of the field list are existence tests (`_identifying_data_present`)
 and sets (`_field_categories`, `_released_by_field`), which one representative per class preserves.
 
+Of the parties it reads only their `type`, and it never reads `professional_role`: the evaluated input leaves
+the organisations' ids and the professional's role out, so a decision (and its cache entry, `decisions.py`)
+serves every pair of organisations of the same types.
+
 So one representative per class is evaluated, under a synthetic path (the class index), and the decision's
 field entries are expanded back to every concrete path of the class, in the order the engines give them (by
 path). That argument holds for a reviewed module only: a policy version with any other Rego is evaluated
@@ -31,6 +35,7 @@ REVIEWED_DECISION_MODULES: frozenset[str] = frozenset({
 })
 
 _REPORTER_ROLE = "melder"
+_UNREAD = frozenset({"professional_role"})  # input keys the reviewed module does not read
 
 
 def modules_digest(modules: Mapping[str, str]) -> str:
@@ -53,7 +58,14 @@ class Compacted:
     classes: int
 
     def policy_input(self, policy_input: dict[str, Any]) -> dict[str, Any]:
-        return {**policy_input, "fields": self.fields}
+        """What the reviewed module is given: one field per class, the parties by type, no professional role."""
+        narrowed = {k: v for k, v in policy_input.items() if k not in _UNREAD}
+        for party in ("sender", "recipient"):
+            value = policy_input.get(party)
+            if isinstance(value, dict) and "type" in value:
+                narrowed[party] = {"type": value["type"]}
+        narrowed["fields"] = self.fields
+        return narrowed
 
     def expand(self, by_class: Mapping[str, Any]) -> dict[str, Any]:
         """Every concrete path with its class's entry; a class without an entry leaves its paths out."""

@@ -90,6 +90,31 @@ async def test_more_children_are_the_same_classes(bundle: PolicyBundle) -> None:
     assert len(first.fields) == len(one) < len(second.fields)
 
 
+async def test_other_organisations_of_the_same_types_and_another_role_share_the_decision(
+        bundle: PolicyBundle) -> None:
+    """The module reads the parties' types only and never the professional's role: a decision for one
+    wijkteam → Veilig Thuis pair serves every other such pair, and equals evaluating that pair directly."""
+    engine = EmbeddedEngine(bundle)
+    fields = decision_inputs.dossier_fields(decision_inputs.melding_with_children(2))
+    for case in decision_inputs.CASES:
+        first = decision_inputs.build(fields, case)
+        other = decision_inputs.build(fields, case)
+        other["sender"]["id"], other["recipient"]["id"] = "wijkteam-elders", "veilig-thuis-elders"
+        other["professional_role"] = "gedragswetenschapper"
+        expected = _direct(engine, other)  # the whole input, ids and role included, every field
+        await engine.decide(first)
+        hits = engine.decisions.cache.hits
+        got = await engine.decide(other)
+        assert engine.decisions.cache.hits == hits + 1, case
+        _same(got, expected, f"{case}")
+    # Another type is another decision.
+    research = decision_inputs.build(fields, decision_inputs.CASES[0])
+    research["recipient"]["type"] = "research"
+    misses = engine.decisions.cache.misses
+    await engine.decide(research)
+    assert engine.decisions.cache.misses == misses + 1
+
+
 def test_compaction_merges_only_what_the_module_cannot_tell_apart() -> None:
     def entry(path: str, role: str | None = None, **over: Any) -> dict[str, Any]:
         e: dict[str, Any] = {"path": path, "field": "persons[].surname", "category": "identification",
