@@ -14,6 +14,7 @@ a known code) and pass anything else — a pseudonym, a year, an age band — th
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -88,8 +89,9 @@ SEX_MVO = code_list({"man": "M", "vrouw": "V", "onbekend": "O", "anders": "X"})
 _SELECTOR = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\[([A-Za-z_][A-Za-z0-9_]*)=([^\]]+)\]$")
 
 
-def _segments(path: str) -> list[tuple[str, tuple[str, str] | None]]:
-    """`a.b[rol=pleger].c` → [("a", None), ("b", ("rol", "pleger")), ("c", None)].
+@functools.lru_cache(maxsize=4096)  # paths come from the mappings (a bounded set); parsed once each
+def _segments(path: str) -> tuple[tuple[str, tuple[str, str] | None], ...]:
+    """`a.b[rol=pleger].c` → (("a", None), ("b", ("rol", "pleger")), ("c", None)).
 
     A `name[key=value]` segment is the item of list `name` whose `key` holds the constant `value`: how a native
     format tells list items apart by a constant instead of by position (VT's directbetrokkenen by `rol`).
@@ -98,7 +100,7 @@ def _segments(path: str) -> list[tuple[str, tuple[str, str] | None]]:
     for segment in path.split("."):
         match = _SELECTOR.match(segment)
         out.append((match.group(1), (match.group(2), match.group(3))) if match else (segment, None))
-    return out
+    return tuple(out)
 
 
 def get_dotted(doc: Mapping[str, Any], path: str) -> Any:
