@@ -32,6 +32,9 @@ _SQLITE_WRITE = "gateway_sqlite_write"
 # by exchange_log.service.append and, first of all, by every group-commit batch (GroupCommitter._commit).
 LOG_APPEND_LOCK_KEY = 0x6B6762_6C6F67  # "kgb" "log"
 _TAKE_LOG_APPEND_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+# `Connection.info` key: the transaction in which this connection took the log's append lock (so that appends
+# within it need not ask again; exchange_log.service.lock reads it).
+LOG_LOCK_HELD = "gateway_log_lock_held"
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
 
@@ -331,6 +334,7 @@ class GroupCommitter:
             # The log's append lock first, before any work locks a row: every transaction that appends takes
             # its locks in that order, so a batch cannot deadlock with another replica's appends.
             connection.execute(_TAKE_LOG_APPEND_LOCK, {"key": LOG_APPEND_LOCK_KEY})
+            connection.info[LOG_LOCK_HELD] = transaction
         return connection, transaction
 
     def _still_open(self, connection: Connection, transaction: Any) -> bool:

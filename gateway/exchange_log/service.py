@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, text
+from sqlalchemy import Connection, Engine, event, insert, text
 from sqlmodel import Session, col, select
 
-from gateway.core.database import LOG_APPEND_LOCK_KEY
+from gateway.core.database import LOG_APPEND_LOCK_KEY, LOG_LOCK_HELD
 from gateway.core.errors import CheckpointNotFound, InvalidCosignature, InvalidProofRequest, NotFound, NoWitnessKey
 from gateway.exchange_log import merkle
 from gateway.exchange_log.checkpoint import Checkpoint, NoteSignature, SignedNote, key_id, parse_note, sign
@@ -56,11 +56,45 @@ def payload_hash(payload: Any) -> str:
 def lock(session: Session) -> None:
     """Take the log's append lock for the rest of the caller's transaction (re-entrant within it).
 
-    PostgreSQL: a transaction-scoped advisory lock, shared by every replica on the database. SQLite: nothing to
-    do, the gateway's write transactions take the database's write lock at BEGIN (BEGIN IMMEDIATE).
+    PostgreSQL: a transaction-scoped advisory lock, shared by every replica on the database; not asked for again
+    in a transaction that holds it already (a group-commit batch takes it at BEGIN). SQLite: nothing to do, the
+    gateway's write transactions take the database's write lock at BEGIN (BEGIN IMMEDIATE).
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    connection = session.connection()
+    transaction = connection.get_transaction()
+    if transaction is not None and connection.info.get(LOG_LOCK_HELD) is transaction:
+        return
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
+    connection.info[LOG_LOCK_HELD] = transaction
+
+
+# `Connection.info` key: (transaction, position, leaf hash) of the last entry this connection appended in that
+# transaction. Under the append lock nobody else appends, so the next append in the same transaction need not
+# read the tail back; a rolled-back savepoint forgets it (below), and another transaction never matches.
+_TAIL = "gateway_log_tail"
+
+
+@event.listens_for(Engine, "rollback_savepoint")
+def _forget_tail(connection: Connection, _name: str, _context: object) -> None:
+    connection.info.pop(_TAIL, None)
+
+
+def _tail(session: Session) -> tuple[int, str] | None:
+    """Position and leaf hash of the log's last entry (None: empty log)."""
+    connection = session.connection()
+    known = connection.info.get(_TAIL)
+    transaction = connection.get_transaction()
+    if known is not None and transaction is not None and known[0] is transaction:
+        return known[1], known[2]
+    last = session.execute(_LAST).one_or_none()
+    return None if last is None else (int(last[0]), str(last[1]))
+
+
+def _remember_tail(session: Session, position: int, leaf: str) -> None:
+    connection = session.connection()
+    connection.info[_TAIL] = (connection.get_transaction(), position, leaf)
 
 
 @dataclass(frozen=True)
@@ -82,8 +116,8 @@ def append(session: Session, *, kind: str, record: dict[str, Any], now: dt.datet
     serialises several gateway replicas on one database.
     """
     lock(session)
-    last = session.execute(_LAST).one_or_none()
-    position, prev_leaf_hash = (0, GENESIS_LINK) if last is None else (int(last[0]) + 1, str(last[1]))
+    last = _tail(session)
+    position, prev_leaf_hash = (0, GENESIS_LINK) if last is None else (last[0] + 1, last[1])
     record_id = str(uuid.uuid4())
     # The link to the previous leaf lets a verifier name the entry that was changed, even when someone
     # with SQL access recomputed its leaf hash; the Merkle root alone only says *that* something changed.
@@ -103,6 +137,7 @@ def append(session: Session, *, kind: str, record: dict[str, Any], now: dt.datet
     # (purged_at is left out on purpose: appends also work on a database from before migration 0008.)
     # The DPO's search index, in the same transaction: no entry without its index rows (gateway/review/index.py).
     review_index.index_entry(session, position=position, kind=kind, record=body, recorded_at=now)
+    _remember_tail(session, position, appended.leaf_hash)
     return appended
 
 
