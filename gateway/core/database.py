@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import anyio.to_thread
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event, text
+from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event, make_url, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm.session import JoinTransactionMode
 from sqlmodel import Session
@@ -41,8 +41,8 @@ _LOCKS_GUARD = threading.Lock()
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else ""
-        in_memory = path in ("", ":memory:") or "mode=memory" in path
+        path = make_url(url).database or ""
+        in_memory = path in ("", ":memory:") or "mode=memory" in url
         if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # A file database keeps up to 20 connections, so request concurrency does not open, set up and
@@ -111,7 +111,8 @@ async def run_db(engine: Engine, work: Callable[[Session], T], *, write: bool = 
     in a transaction shared with the other writes waiting at that moment, each in its own session, and returns
     once that transaction has committed. A work that fails is rolled back alone and raises here as before; a
     failed commit fails every work of the batch. The work may run twice (see `GroupCommitter`): it must only
-    write through its session and build its answer from what it reads there.
+    write through its session and build its answer from what it reads there, and it must neither catch a
+    database error and go on nor roll back or commit the session itself (it raises; the writer does the rest).
     """
     if group and write:
         return await _submit_grouped(engine, work)
@@ -279,9 +280,12 @@ class GroupCommitter:
                 # Optimistically without savepoints (two statements per write); the first work that fails
                 # rolls the whole pass back, and the batch runs again with a savepoint per work, so that one is
                 # rolled back alone. A lone write needs no savepoint either way.
-                first_pass = self._all_or_none(connection, batch) if len(batch) > 1 else None
+                first_pass = self._all_or_none(connection, transaction, batch) if len(batch) > 1 else None
                 if first_pass is None and len(batch) > 1:
-                    transaction.rollback()
+                    if transaction.is_active:
+                        transaction.rollback()
+                    elif connection.in_transaction():  # a work rolled the batch back and began anew
+                        connection.rollback()
                     connection, transaction = self._begin()
                 mode: JoinTransactionMode = "rollback_only" if len(batch) == 1 else "create_savepoint"
                 outcomes = first_pass if first_pass is not None else [
@@ -354,7 +358,8 @@ class GroupCommitter:
                 connection.invalidate()
             connection.close()
 
-    def _all_or_none(self, connection: Connection, batch: list[_Job]) -> list[tuple[Any, BaseException | None]] | None:
+    def _all_or_none(self, connection: Connection, transaction: RootTransaction,
+                     batch: list[_Job]) -> list[tuple[Any, BaseException | None]] | None:
         """Every work of the batch in the batch's transaction, without savepoints; None as soon as one fails
         (the caller rolls back what the pass wrote). A work may thus run twice: works only write through their
         session and build their answer from what they read, so the second run stands alone."""
@@ -366,6 +371,8 @@ class GroupCommitter:
             session = Session(bind=connection, expire_on_commit=False, join_transaction_mode="rollback_only")
             try:
                 result = job.context.run(job.work, session)
+                if not transaction.is_active:  # the work rolled the batch's transaction back itself
+                    return None
                 session.commit()  # flushes only: the batch's transaction commits later
             except Exception:
                 return None

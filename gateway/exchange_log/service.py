@@ -67,7 +67,9 @@ def lock(session: Session) -> None:
     if transaction is not None and connection.info.get(LOG_LOCK_HELD) is transaction:
         return
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
-    connection.info[LOG_LOCK_HELD] = transaction
+    if connection.get_nested_transaction() is None:
+        # Remembered only when taken outside any savepoint: rolling back a savepoint releases a lock taken in it.
+        connection.info[LOG_LOCK_HELD] = transaction
 
 
 # `Connection.info` key: (transaction, position, leaf hash) of the last entry this connection appended in that
@@ -78,6 +80,8 @@ _TAIL = "gateway_log_tail"
 
 @event.listens_for(Engine, "rollback_savepoint")
 def _forget_tail(connection: Connection, _name: str, _context: object) -> None:
+    if connection.invalidated:  # its info is gone with it; reading it would mask the error being handled
+        return
     connection.info.pop(_TAIL, None)
 
 

@@ -54,17 +54,19 @@ def _insert(value: int, *, gate: threading.Event | None = None):  # type: ignore
 
 async def _queued_behind_first(engine: Engine, works: list, delay: float = 0.3) -> list:  # type: ignore[type-arg]
     """Run works[0] first and hold it until the others have been handed to the writer; gather all outcomes."""
-    gate = threading.Event()
-    first = asyncio.ensure_future(run_db(engine, _gated(works[0], gate), write=True, group=True))
-    await asyncio.sleep(0.05)  # the writer has taken the first work and waits on the gate
+    gate, started = threading.Event(), threading.Event()
+    first = asyncio.ensure_future(run_db(engine, _gated(works[0], gate, started), write=True, group=True))
+    assert await asyncio.to_thread(started.wait, 10)  # the writer has taken the first work and waits on the gate
     rest = [asyncio.ensure_future(run_db(engine, w, write=True, group=True)) for w in works[1:]]
     await asyncio.sleep(delay)
     gate.set()
     return list(await asyncio.gather(first, *rest, return_exceptions=True))
 
 
-def _gated(work, gate: threading.Event):  # type: ignore[no-untyped-def]
+def _gated(work, gate: threading.Event, started: threading.Event | None = None):  # type: ignore[no-untyped-def]
     def run(session: Session):  # type: ignore[no-untyped-def]
+        if started is not None:
+            started.set()
         gate.wait(timeout=10)
         return work(session)
 
@@ -122,6 +124,20 @@ async def test_a_batch_without_failures_takes_no_savepoints_and_one_with_a_failu
     # savepoint pass (8 never ran in the first pass: it stopped at the failure).
     assert sorted(runs) == [6, 7, 7, 8] and "SAVEPOINT" in statements
     assert _ids(engine) == list(range(1, 9))
+
+
+async def test_a_work_that_rolls_the_batch_back_itself_does_not_commit_on_its_own(engine: Engine) -> None:
+    """Against the rules (run_db's docstring), but it must not leave writes committed behind the writer's back
+    while their callers hear that nothing was written."""
+    def rogue(session: Session) -> int:
+        session.execute(text("INSERT INTO parent (id) VALUES (98)"))
+        session.rollback()
+        session.execute(text("INSERT INTO parent (id) VALUES (99)"))
+        return 99
+
+    outcomes = await _queued_behind_first(engine, [_insert(1), _insert(2), rogue, _insert(3)])
+    assert outcomes == [1, 2, 99, 3]
+    assert _ids(engine) == [1, 2, 3, 99]
 
 
 async def test_a_failed_commit_fails_every_write_of_the_batch(engine: Engine) -> None:
@@ -227,14 +243,20 @@ async def test_a_kept_connection_the_database_dropped_is_replaced_before_the_bat
     def backend(session: Session) -> int:
         return int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
 
-    before = await run_db(engine, backend, write=True, group=True)
-    with engine.connect() as other:
-        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": before})
-        for _ in range(100):
-            if not other.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
-                                 {"pid": before}).scalar_one():
-                break
-            await asyncio.sleep(0.05)
-    assert await run_db(engine, _insert(1), write=True, group=True) == 1
-    assert _ids(engine) == [1]
-    assert await run_db(engine, backend, write=True, group=True) != before
+    committer = GroupCommitter(engine, idle_seconds=120)  # keeps its connection however long the wait below
+    committer.start()
+    try:
+        before = await committer.submit(backend)
+        with engine.connect() as other:
+            other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": before})
+            for _ in range(100):
+                if not other.execute(text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid"),
+                                     {"pid": before}).scalar_one():
+                    break
+                await asyncio.sleep(0.05)
+        assert committer.running
+        assert await committer.submit(_insert(1)) == 1
+        assert _ids(engine) == [1]
+        assert await committer.submit(backend) != before
+    finally:
+        await asyncio.to_thread(committer.stop)

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, text
 from sqlmodel import Session
 
 from gateway.core.database import make_engine, run_db, stop_group_commit, upgrade_to_head
@@ -28,8 +28,11 @@ def engine(empty_database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _append(n: int, *, fail: bool = False, gate: threading.Event | None = None):  # type: ignore[no-untyped-def]
+def _append(n: int, *, fail: bool = False, gate: threading.Event | None = None,  # type: ignore[no-untyped-def]
+            started: threading.Event | None = None):
     def work(session: Session) -> int:
+        if started is not None:
+            started.set()
         if gate is not None:
             gate.wait(timeout=10)  # hold the first batch open while the others queue up
         position = log_service.append(session, kind="exchange", record={"purpose": "melding", "n": n},
@@ -43,9 +46,9 @@ def _append(n: int, *, fail: bool = False, gate: threading.Event | None = None):
 
 async def _batch(engine: Engine, works: list) -> list:  # type: ignore[type-arg]
     """works[0] alone (held open), the rest queued behind it into one batch."""
-    gate = threading.Event()
-    first = asyncio.ensure_future(run_db(engine, _append(0, gate=gate), write=True, group=True))
-    await asyncio.sleep(0.05)
+    gate, started = threading.Event(), threading.Event()
+    first = asyncio.ensure_future(run_db(engine, _append(0, gate=gate, started=started), write=True, group=True))
+    assert await asyncio.to_thread(started.wait, 10)  # the writer holds the first write open
     rest = [asyncio.ensure_future(run_db(engine, w, write=True, group=True)) for w in works]
     await asyncio.sleep(0.3)
     gate.set()
@@ -99,3 +102,33 @@ async def test_appends_outside_group_commit_ask_once_per_transaction(engine: Eng
     locks = [s for s in seen if "pg_advisory_xact_lock" in s]
     assert len(locks) == (2 if engine.dialect.name == "postgresql" else 0)
     assert _log_verifies(engine) == list(range(6))
+
+
+async def test_a_lock_taken_inside_a_savepoint_that_was_rolled_back_is_taken_again(engine: Engine) -> None:
+    """PostgreSQL releases an advisory lock taken inside a savepoint when that savepoint is rolled back."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("an advisory lock: PostgreSQL")
+
+    def held(session: Session) -> int:
+        return int(session.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                                         "AND pid = pg_backend_pid()")).scalar_one())
+
+    def work(session: Session) -> tuple[int, int]:
+        nested = session.begin_nested()
+        log_service.append(session, kind="exchange", record={"n": 1}, now=NOW)
+        nested.rollback()
+        released = held(session)
+        log_service.append(session, kind="exchange", record={"n": 2}, now=NOW)
+        return released, held(session)
+
+    assert await run_db(engine, work, write=True) == (0, 1)
+    assert _log_verifies(engine) == [0]
+
+
+def test_a_savepoint_rolled_back_on_a_lost_connection_raises_nothing_of_the_tail(engine: Engine) -> None:
+    """The tail's listener must not mask the error being handled when the connection itself is gone."""
+    with engine.connect() as connection:
+        connection.begin()
+        nested = connection.begin_nested()
+        connection.invalidate()
+        nested.rollback()  # with a listener reading the lost connection's info: PendingRollbackError
