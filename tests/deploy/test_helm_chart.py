@@ -586,7 +586,7 @@ def test_service_monitor_and_dashboard(production: list[Manifest], repo_policy_v
     exprs = " ".join(t["expr"] for panel in dashboard["panels"] for t in panel["targets"])
     for metric in ("gateway_exchanges_total", "gateway_request_seconds_bucket",
                    "gateway_policy_decision_seconds_bucket", "gateway_log_write_seconds_bucket",
-                   "gateway_adapter_errors_total"):
+                   "gateway_adapter_errors_total", 'gateway_policy_decision_cache_total{result="hit"'):
         assert metric in exprs
     assert "sum by (outcome)" in exprs and "sum by (flow)" in exprs
     assert "histogram_quantile(0.5," in exprs and "histogram_quantile(0.99," in exprs
