@@ -32,8 +32,8 @@ _SQLITE_WRITE = "gateway_sqlite_write"
 # by exchange_log.service.append and, first of all, by every group-commit batch (GroupCommitter._commit).
 LOG_APPEND_LOCK_KEY = 0x6B6762_6C6F67  # "kgb" "log"
 _TAKE_LOG_APPEND_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
-# `Connection.info` key: the transaction in which this connection took the log's append lock (so that appends
-# within it need not ask again; exchange_log.service.lock reads it).
+# `remember` key: this connection holds the log's append lock in its current transaction (so that appends within
+# it need not ask again; exchange_log.service.lock reads it).
 LOG_LOCK_HELD = "gateway_log_lock_held"
 _WRITE_LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
@@ -87,6 +87,24 @@ def upgrade_to_head(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+def _write_bind(engine: Engine) -> Engine:
+    """The engine for write transactions: on SQLite one whose BEGIN is BEGIN IMMEDIATE (see `make_engine`)."""
+    return engine.execution_options(**{_SQLITE_WRITE: True}) if engine.dialect.name == "sqlite" else engine
+
+
+def remember(connection: Connection, key: str, value: Any) -> None:
+    """Note `value` on the connection for the rest of its current transaction only (`recall`)."""
+    connection.info[key] = (connection.get_transaction(), value)
+
+
+def recall(connection: Connection, key: str) -> Any | None:
+    """What `remember` noted under `key` in the connection's current transaction; None for another transaction's
+    note (the transaction object is kept with it, so a later transaction can never be taken for it)."""
+    noted = connection.info.get(key)
+    transaction = connection.get_transaction()
+    return noted[1] if noted is not None and transaction is not None and noted[0] is transaction else None
+
+
 def write_session(engine: Engine, **kwargs: Any) -> Session:
     """A session for synchronous writes outside `run_db` (command line, start-up, test set-up).
 
@@ -96,8 +114,7 @@ def write_session(engine: Engine, **kwargs: Any) -> Session:
     does not wait. Do slow work (password hashing) before the first statement, since the write lock is held from
     there to the commit. On PostgreSQL this is a plain session.
     """
-    bind = engine.execution_options(**{_SQLITE_WRITE: True}) if engine.dialect.name == "sqlite" else engine
-    return Session(bind, **kwargs)
+    return Session(_write_bind(engine), **kwargs)
 
 
 async def run_db(engine: Engine, work: Callable[[Session], T], *, write: bool = False, group: bool = False) -> T:
@@ -117,7 +134,7 @@ async def run_db(engine: Engine, work: Callable[[Session], T], *, write: bool = 
     if group and write:
         return await _submit_grouped(engine, work)
     sqlite = engine.dialect.name == "sqlite"
-    bind = engine.execution_options(**{_SQLITE_WRITE: True}) if (write and sqlite) else engine
+    bind = _write_bind(engine) if write else engine
 
     def _run() -> T:
         lock = _lock_for(engine) if (write and sqlite) else contextlib.nullcontext()
@@ -191,13 +208,12 @@ class GroupCommitter:
         self.idle_seconds = idle_seconds
         self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._sqlite = engine.dialect.name == "sqlite"
-        self._bind = engine.execution_options(**{_SQLITE_WRITE: True}) if self._sqlite else engine
+        self._bind = _write_bind(engine)
         self._thread = threading.Thread(target=self._run, name="gateway-group-commit", daemon=True)
         # The writer keeps its connection between batches (no pool check-out, check-in and reset per batch).
         self._connection: Connection | None = None
         self.batches = 0  # for tests and the benchmark: how many transactions carried the writes
         self.writes = 0
-        self.first_pass_batches = 0  # batches of several writes that needed no savepoints
 
     def start(self) -> None:
         self._thread.start()
@@ -338,7 +354,7 @@ class GroupCommitter:
             # The log's append lock first, before any work locks a row: every transaction that appends takes
             # its locks in that order, so a batch cannot deadlock with another replica's appends.
             connection.execute(_TAKE_LOG_APPEND_LOCK, {"key": LOG_APPEND_LOCK_KEY})
-            connection.info[LOG_LOCK_HELD] = transaction
+            remember(connection, LOG_LOCK_HELD, True)
         return connection, transaction
 
     def _still_open(self, connection: Connection, transaction: Any) -> bool:
@@ -379,7 +395,6 @@ class GroupCommitter:
             finally:
                 session.close()  # leaves the batch's transaction as it is
             outcomes.append((result, None))
-        self.first_pass_batches += 1
         return outcomes
 
     @staticmethod

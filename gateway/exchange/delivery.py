@@ -36,18 +36,12 @@ async def complete_delivery(deps: ExchangeDeps, exchange_id: str, status: str, r
     now = utc_now()
 
     def write(session: Session) -> ExchangeResult | None:
-        if stored is None:
-            row = session.execute(EXCHANGE_AND_JOB, {"exchange_id": exchange_id}).one_or_none()
-            if row is None:
-                return None
-            summary, log_position, sender_id, recipient_id, job_status, job_attempts = row
-            result = ExchangeResult.model_validate_json(summary)
-        else:
-            state = session.execute(EXCHANGE_STATE_AND_JOB, {"exchange_id": exchange_id}).one_or_none()
-            if state is None:
-                return None
-            log_position, sender_id, recipient_id, job_status, job_attempts = state
-            result = stored
+        statement = EXCHANGE_AND_JOB if stored is None else EXCHANGE_STATE_AND_JOB
+        row = session.execute(statement, {"exchange_id": exchange_id}).one_or_none()
+        if row is None:
+            return None
+        log_position, sender_id, recipient_id, job_status, job_attempts = row[:5]
+        result = stored if stored is not None else ExchangeResult.model_validate_json(row[5])
         if job_status is not None and outbox.is_final(job_status):
             return result  # another attempt settled it first; one outcome per exchange
         record = {"exchange_id": exchange_id, "trace_id": result.trace_id, "refers_to": log_position,

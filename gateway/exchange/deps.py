@@ -48,17 +48,13 @@ UPDATE_EXCHANGE = update(EXCHANGE_TABLE).where(EXCHANGE_TABLE.c.id == bindparam(
     delivery_log_position=bindparam("delivery_log_position"))
 _JOBS = DeliveryJob.__table__  # type: ignore[attr-defined]
 # A final delivery outcome reads the exchange and its outbox job's state in one statement.
-EXCHANGE_AND_JOB = select(
-    EXCHANGE_TABLE.c.summary, EXCHANGE_TABLE.c.log_position, EXCHANGE_TABLE.c.sender_id,
-    EXCHANGE_TABLE.c.recipient_id, _JOBS.c.status, _JOBS.c.attempts,
-).select_from(EXCHANGE_TABLE.outerjoin(_JOBS, _JOBS.c.exchange_id == EXCHANGE_TABLE.c.id)).where(
-    EXCHANGE_TABLE.c.id == bindparam("exchange_id"))
-# The same without the summary, for a caller that holds the exchange's result already (the inline attempt).
 EXCHANGE_STATE_AND_JOB = select(
     EXCHANGE_TABLE.c.log_position, EXCHANGE_TABLE.c.sender_id, EXCHANGE_TABLE.c.recipient_id, _JOBS.c.status,
     _JOBS.c.attempts,
 ).select_from(EXCHANGE_TABLE.outerjoin(_JOBS, _JOBS.c.exchange_id == EXCHANGE_TABLE.c.id)).where(
     EXCHANGE_TABLE.c.id == bindparam("exchange_id"))
+# The same plus the summary (last), for a caller that does not hold the exchange's result already.
+EXCHANGE_AND_JOB = EXCHANGE_STATE_AND_JOB.add_columns(EXCHANGE_TABLE.c.summary)
 FIND_IDEMPOTENT = select(EXCHANGE_TABLE.c.request_hash, EXCHANGE_TABLE.c.summary).where(
     EXCHANGE_TABLE.c.caller_id == bindparam("caller_id"),
     EXCHANGE_TABLE.c.idempotency_key == bindparam("idempotency_key")).limit(1)

@@ -24,7 +24,7 @@ import orjson
 from sqlalchemy import Connection, Engine, event, insert, text
 from sqlmodel import Session, col, select
 
-from gateway.core.database import LOG_APPEND_LOCK_KEY, LOG_LOCK_HELD
+from gateway.core.database import LOG_APPEND_LOCK_KEY, LOG_LOCK_HELD, recall, remember
 from gateway.core.errors import CheckpointNotFound, InvalidCosignature, InvalidProofRequest, NotFound, NoWitnessKey
 from gateway.exchange_log import merkle
 from gateway.exchange_log.checkpoint import Checkpoint, NoteSignature, SignedNote, key_id, parse_note, sign
@@ -63,18 +63,17 @@ def lock(session: Session) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     connection = session.connection()
-    transaction = connection.get_transaction()
-    if transaction is not None and connection.info.get(LOG_LOCK_HELD) is transaction:
+    if recall(connection, LOG_LOCK_HELD):
         return
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": APPEND_LOCK_KEY})
     if connection.get_nested_transaction() is None:
         # Remembered only when taken outside any savepoint: rolling back a savepoint releases a lock taken in it.
-        connection.info[LOG_LOCK_HELD] = transaction
+        remember(connection, LOG_LOCK_HELD, True)
 
 
-# `Connection.info` key: (transaction, position, leaf hash) of the last entry this connection appended in that
-# transaction. Under the append lock nobody else appends, so the next append in the same transaction need not
-# read the tail back; a rolled-back savepoint forgets it (below), and another transaction never matches.
+# `remember` key: (position, leaf hash) of the last entry this connection appended in its current transaction.
+# Under the append lock nobody else appends, so the next append in the same transaction need not read the tail
+# back; a rolled-back savepoint forgets it (below), and another transaction never matches.
 _TAIL = "gateway_log_tail"
 
 
@@ -87,18 +86,11 @@ def _forget_tail(connection: Connection, _name: str, _context: object) -> None:
 
 def _tail(session: Session) -> tuple[int, str] | None:
     """Position and leaf hash of the log's last entry (None: empty log)."""
-    connection = session.connection()
-    known = connection.info.get(_TAIL)
-    transaction = connection.get_transaction()
-    if known is not None and transaction is not None and known[0] is transaction:
-        return known[1], known[2]
+    known: tuple[int, str] | None = recall(session.connection(), _TAIL)
+    if known is not None:
+        return known
     last = session.execute(_LAST).one_or_none()
     return None if last is None else (int(last[0]), str(last[1]))
-
-
-def _remember_tail(session: Session, position: int, leaf: str) -> None:
-    connection = session.connection()
-    connection.info[_TAIL] = (connection.get_transaction(), position, leaf)
 
 
 @dataclass(frozen=True)
@@ -141,7 +133,7 @@ def append(session: Session, *, kind: str, record: dict[str, Any], now: dt.datet
     # (purged_at is left out on purpose: appends also work on a database from before migration 0008.)
     # The DPO's search index, in the same transaction: no entry without its index rows (gateway/review/index.py).
     review_index.index_entry(session, position=position, kind=kind, record=body, recorded_at=now)
-    _remember_tail(session, position, appended.leaf_hash)
+    remember(session.connection(), _TAIL, (position, appended.leaf_hash))
     return appended
 
 

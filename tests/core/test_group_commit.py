@@ -22,6 +22,7 @@ from gateway.core.database import (
     run_db,
     stop_group_commit,
 )
+from tests.core.group_commit_support import gated, queued_behind_first
 
 
 @pytest.fixture
@@ -52,29 +53,8 @@ def _insert(value: int, *, gate: threading.Event | None = None):  # type: ignore
     return work
 
 
-async def _queued_behind_first(engine: Engine, works: list, delay: float = 0.3) -> list:  # type: ignore[type-arg]
-    """Run works[0] first and hold it until the others have been handed to the writer; gather all outcomes."""
-    gate, started = threading.Event(), threading.Event()
-    first = asyncio.ensure_future(run_db(engine, _gated(works[0], gate, started), write=True, group=True))
-    assert await asyncio.to_thread(started.wait, 10)  # the writer has taken the first work and waits on the gate
-    rest = [asyncio.ensure_future(run_db(engine, w, write=True, group=True)) for w in works[1:]]
-    await asyncio.sleep(delay)
-    gate.set()
-    return list(await asyncio.gather(first, *rest, return_exceptions=True))
-
-
-def _gated(work, gate: threading.Event, started: threading.Event | None = None):  # type: ignore[no-untyped-def]
-    def run(session: Session):  # type: ignore[no-untyped-def]
-        if started is not None:
-            started.set()
-        gate.wait(timeout=10)
-        return work(session)
-
-    return run
-
-
 async def test_writes_waiting_together_share_one_transaction(engine: Engine) -> None:
-    outcomes = await _queued_behind_first(engine, [_insert(i) for i in range(1, 11)])
+    outcomes = await queued_behind_first(engine, [_insert(i) for i in range(1, 11)])
 
     assert outcomes == list(range(1, 11))
     assert _ids(engine) == list(range(1, 11))
@@ -90,7 +70,7 @@ async def test_a_failing_write_is_rolled_back_alone(engine: Engine) -> None:
         session.execute(text("INSERT INTO parent (id) VALUES (3)"))  # already written by an earlier work
         return 50
 
-    outcomes = await _queued_behind_first(engine, [_insert(1), _insert(2), _insert(3), duplicate, _insert(4)])
+    outcomes = await queued_behind_first(engine, [_insert(1), _insert(2), _insert(3), duplicate, _insert(4)])
 
     assert outcomes[:3] == [1, 2, 3] and outcomes[4] == 4
     assert isinstance(outcomes[3], IntegrityError)
@@ -109,7 +89,7 @@ async def test_a_batch_without_failures_takes_no_savepoints_and_one_with_a_failu
             return int(_insert(value)(session))
         return work
 
-    assert await _queued_behind_first(engine, [counted(i) for i in range(1, 6)]) == [1, 2, 3, 4, 5]
+    assert await queued_behind_first(engine, [counted(i) for i in range(1, 6)]) == [1, 2, 3, 4, 5]
     assert "SAVEPOINT" not in statements and sorted(runs) == [1, 2, 3, 4, 5]
 
     statements.clear()
@@ -118,7 +98,7 @@ async def test_a_batch_without_failures_takes_no_savepoints_and_one_with_a_failu
     def failing(session: Session) -> None:
         raise RuntimeError("this one fails")
 
-    outcomes = await _queued_behind_first(engine, [counted(6), counted(7), failing, counted(8)])
+    outcomes = await queued_behind_first(engine, [counted(6), counted(7), failing, counted(8)])
     assert outcomes[:2] == [6, 7] and isinstance(outcomes[2], RuntimeError) and outcomes[3] == 8
     # 6 went alone; 7 ran in the pass without savepoints, which the failure rolled back, then again in the
     # savepoint pass (8 never ran in the first pass: it stopped at the failure).
@@ -135,7 +115,7 @@ async def test_a_work_that_rolls_the_batch_back_itself_does_not_commit_on_its_ow
         session.execute(text("INSERT INTO parent (id) VALUES (99)"))
         return 99
 
-    outcomes = await _queued_behind_first(engine, [_insert(1), _insert(2), rogue, _insert(3)])
+    outcomes = await queued_behind_first(engine, [_insert(1), _insert(2), rogue, _insert(3)])
     assert outcomes == [1, 2, 99, 3]
     assert _ids(engine) == [1, 2, 3, 99]
 
@@ -145,7 +125,7 @@ async def test_a_failed_commit_fails_every_write_of_the_batch(engine: Engine) ->
         session.execute(text("INSERT INTO child (id, parent_id) VALUES (1, 999)"))  # fails only at COMMIT
         return "orphan"
 
-    outcomes = await _queued_behind_first(engine, [_insert(1), _insert(2), orphan, _insert(3)])
+    outcomes = await queued_behind_first(engine, [_insert(1), _insert(2), orphan, _insert(3)])
 
     assert outcomes[0] == 1  # the first went alone and committed
     assert all(isinstance(o, IntegrityError) for o in outcomes[1:]), outcomes
@@ -198,7 +178,7 @@ async def test_a_writer_that_dies_fails_its_writes_instead_of_leaving_them_waiti
         session.execute(text("INSERT INTO parent (id) VALUES (9)"))
         raise SystemExit  # not an error of the database: it ends the writer thread
 
-    outcomes = await _queued_behind_first(engine, [fatal, _insert(1), _insert(2)], delay=0.2)
+    outcomes = await queued_behind_first(engine, [fatal, _insert(1), _insert(2)], delay=0.2)
 
     # The dying batch and anything queued behind it fail (callers map this to 503, nothing relayed) ...
     assert all(isinstance(o, WriterStopped) for o in outcomes), outcomes
@@ -210,7 +190,7 @@ async def test_a_writer_that_dies_fails_its_writes_instead_of_leaving_them_waiti
 
 async def test_a_write_whose_request_was_cancelled_before_it_ran_is_not_written(engine: Engine) -> None:
     gate = threading.Event()
-    first = asyncio.ensure_future(run_db(engine, _gated(_insert(1), gate), write=True, group=True))
+    first = asyncio.ensure_future(run_db(engine, gated(_insert(1), gate), write=True, group=True))
     await asyncio.sleep(0.05)  # the writer holds the first batch open
     cancelled = asyncio.ensure_future(run_db(engine, _insert(2), write=True, group=True))
     kept = asyncio.ensure_future(run_db(engine, _insert(3), write=True, group=True))

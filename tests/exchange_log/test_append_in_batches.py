@@ -3,9 +3,7 @@ read once, and a write rolled back to its savepoint leaves no gap and no broken 
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -15,6 +13,7 @@ from sqlmodel import Session
 from gateway.core.database import make_engine, run_db, stop_group_commit, upgrade_to_head
 from gateway.exchange_log import service as log_service
 from gateway.exchange_log.verify import rows_from_database, verify
+from tests.core.group_commit_support import queued_behind_first
 
 NOW = dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.UTC)
 
@@ -28,13 +27,8 @@ def engine(empty_database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _append(n: int, *, fail: bool = False, gate: threading.Event | None = None,  # type: ignore[no-untyped-def]
-            started: threading.Event | None = None):
+def _append(n: int, *, fail: bool = False):  # type: ignore[no-untyped-def]
     def work(session: Session) -> int:
-        if started is not None:
-            started.set()
-        if gate is not None:
-            gate.wait(timeout=10)  # hold the first batch open while the others queue up
         position = log_service.append(session, kind="exchange", record={"purpose": "melding", "n": n},
                                       now=NOW).position
         if fail:
@@ -45,14 +39,8 @@ def _append(n: int, *, fail: bool = False, gate: threading.Event | None = None, 
 
 
 async def _batch(engine: Engine, works: list) -> list:  # type: ignore[type-arg]
-    """works[0] alone (held open), the rest queued behind it into one batch."""
-    gate, started = threading.Event(), threading.Event()
-    first = asyncio.ensure_future(run_db(engine, _append(0, gate=gate, started=started), write=True, group=True))
-    assert await asyncio.to_thread(started.wait, 10)  # the writer holds the first write open
-    rest = [asyncio.ensure_future(run_db(engine, w, write=True, group=True)) for w in works]
-    await asyncio.sleep(0.3)
-    gate.set()
-    return list(await asyncio.gather(first, *rest, return_exceptions=True))
+    """A first write alone (held open), then `works` queued behind it into one batch."""
+    return await queued_behind_first(engine, [_append(0), *works])
 
 
 def _statements(engine: Engine) -> list[str]:
