@@ -10,6 +10,8 @@ import asyncio
 import contextlib
 import contextvars
 import copy
+import fcntl
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -35,14 +37,17 @@ _TAKE_LOG_APPEND_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 # `remember` key: this connection holds the log's append lock in its current transaction (so that appends within
 # it need not ask again; exchange_log.service.lock reads it).
 LOG_LOCK_HELD = "gateway_log_lock_held"
-_WRITE_LOCKS: dict[str, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
+
+
+def _sqlite_in_memory(url: str) -> bool:
+    return (make_url(url).database or "") in ("", ":memory:") or "mode=memory" in url
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         path = make_url(url).database or ""
-        in_memory = path in ("", ":memory:") or "mode=memory" in url
+        in_memory = _sqlite_in_memory(url)
         if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         # A file database keeps up to 20 connections, so request concurrency does not open, set up and
@@ -120,9 +125,9 @@ def write_session(engine: Engine, **kwargs: Any) -> Session:
 async def run_db(engine: Engine, work: Callable[[Session], T], *, write: bool = False, group: bool = False) -> T:
     """Run blocking database work in a worker thread with its own session, committing on success.
 
-    On SQLite, write transactions queue on one in-process lock before BEGIN IMMEDIATE: SQLite's own busy
-    handler waits by sleeping in growing steps, which under concurrent requests costs far more than the
-    write itself.
+    On SQLite, write transactions queue on the database's write lock (`SqliteWriteLock`: a thread lock and,
+    across processes, a `flock`) before BEGIN IMMEDIATE: SQLite's own busy handler waits by sleeping in growing
+    steps, which under concurrent requests costs far more than the write itself.
 
     `group=True` (writes only) hands the work to the engine's group-commit writer (`GroupCommitter`): it runs
     in a transaction shared with the other writes waiting at that moment, each in its own session, and returns
@@ -146,9 +151,60 @@ async def run_db(engine: Engine, work: Callable[[Session], T], *, write: bool = 
     return await anyio.to_thread.run_sync(_run)
 
 
-def _lock_for(engine: Engine) -> threading.Lock:
+class SqliteWriteLock:
+    """The turn to write to one SQLite database: a thread lock, and for a file database also an exclusive
+    `flock` on a lock file beside it, held from before BEGIN IMMEDIATE to after COMMIT.
+
+    SQLite's own busy handler makes a writer that finds the database locked sleep in growing steps (up to 100 ms)
+    and try again, so writers of several processes on one file (`uvicorn --workers N`) lose most of their time
+    asleep. A blocking `flock` waits in the kernel and wakes as soon as the holder lets go. Writers that do not
+    take this lock (the command line, migrations) still meet SQLite's own locking, so correctness never rests on
+    it. (The `filelock` and `fasteners` packages poll with sleeps too, which is what this avoids.)
+    """
+
+    def __init__(self, lock_path: Path | None) -> None:
+        self.lock_path = lock_path  # None: an in-memory database, one process only
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+        self._fd_pid = 0
+
+    def __enter__(self) -> SqliteWriteLock:
+        self._thread_lock.acquire()
+        try:
+            if self.lock_path is not None:
+                fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._thread_lock.release()
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        try:
+            if self.lock_path is not None and self._fd is not None:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+    def _file(self) -> int:
+        # A flock belongs to the open file: a process made by fork shares its parent's, so it opens its own.
+        if self._fd is None or self._fd_pid != os.getpid():
+            assert self.lock_path is not None  # noqa: S101 - checked by the caller
+            self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._fd_pid = os.getpid()
+        return self._fd
+
+
+_WRITE_LOCKS: dict[str, SqliteWriteLock] = {}
+
+
+def _lock_for(engine: Engine) -> SqliteWriteLock:
     with _LOCKS_GUARD:
-        return _WRITE_LOCKS.setdefault(str(engine.url), threading.Lock())
+        key = str(engine.url)
+        found = _WRITE_LOCKS.get(key)
+        if found is None:
+            lock_path = None if _sqlite_in_memory(key) else Path(f"{engine.url.database}.write-lock")
+            found = _WRITE_LOCKS[key] = SqliteWriteLock(lock_path)
+        return found
 
 
 @dataclass

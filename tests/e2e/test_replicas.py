@@ -1,4 +1,7 @@
-"""Two real gateway processes on one PostgreSQL database append to one exchange log under concurrent load.
+"""Two real gateway processes on one database append to one exchange log under concurrent load.
+
+On PostgreSQL they are two replicas; on SQLite two processes on one file (`uvicorn --workers 2`), whose writers
+take turns through SQLite's lock and the gateway's cross-process write lock (`SqliteWriteLock`).
 
 Afterwards the database must hold one consistent log: positions 0..N-1 without gaps or duplicates, exactly one
 exchange and one delivery record per exchange, and every leaf hash recomputable; and the partner simulator must
@@ -14,13 +17,15 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from gateway.auth.client import fetch_token
+from gateway.core.database import make_engine, upgrade_to_head
 from gateway.exchange_log.service import leaf_hash
 from tests.e2e.processes import free_block, running, wait_ready
 from tests.pg import PostgresServer, PostgresUnavailable
@@ -44,16 +49,34 @@ async def _push_all(urls: list[str], token: str) -> list[httpx.Response]:
         return await asyncio.gather(*(one(i) for i in range(EXCHANGES)))
 
 
-def test_two_replicas_keep_one_gapless_log(tmp_path: Path, dev_keys: Path, request: pytest.FixtureRequest) -> None:
+@contextlib.contextmanager
+def _database(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A migrated database: the processes then start on an up-to-date schema, as after the chart's migration Job
+    (`gateway db upgrade`)."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'gateway.db'}"
+        engine = make_engine(url)
+        try:
+            upgrade_to_head(engine)
+        finally:
+            engine.dispose()
+        yield url
+        return
     postgres: PostgresServer | PostgresUnavailable = request.getfixturevalue("postgres")
     if isinstance(postgres, PostgresUnavailable):
         pytest.skip(f"PostgreSQL unavailable: {postgres}")
+    with postgres.database(template=request.getfixturevalue("postgres_template")) as url:
+        yield url
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_two_replicas_keep_one_gapless_log(backend: str, tmp_path: Path, dev_keys: Path,
+                                           request: pytest.FixtureRequest) -> None:
     shutil.copytree(dev_keys, tmp_path / "keys")
     base = free_block(3)
     ports = [base, base + 1, base + 2]
     sim_url, urls = f"http://127.0.0.1:{ports[0]}", [f"http://127.0.0.1:{p}" for p in ports[1:]]
-    # A migrated copy: the replicas then start on an up-to-date schema, as after the chart's migration Job.
-    with postgres.database(template=request.getfixturevalue("postgres_template")) as database_url, \
+    with _database(backend, tmp_path, request) as database_url, \
             running([sys.executable, "-m", "adapters.simulators", "veilig_thuis", "--port", str(ports[0])],
                      dict(os.environ), tmp_path / "sim.log") as sim:
         wait_ready(sim_url, sim, tmp_path / "sim.log", "/health")
@@ -87,7 +110,7 @@ def test_two_replicas_keep_one_gapless_log(tmp_path: Path, dev_keys: Path, reque
 
 
 def _check_log(database_url: str, exchange_ids: set[str]) -> None:
-    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://", 1))
+    engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
             rows = connection.execute(text(
