@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 from alembic import command
@@ -41,7 +42,8 @@ _LOCKS_GUARD = threading.Lock()
 
 
 def _sqlite_in_memory(url: str) -> bool:
-    return (make_url(url).database or "") in ("", ":memory:") or "mode=memory" in url
+    database = make_url(url).database or ""
+    return database in ("", ":memory:") or database.startswith("file::memory:") or "mode=memory" in url
 
 
 def make_engine(url: str) -> Engine:
@@ -157,44 +159,72 @@ class SqliteWriteLock:
 
     SQLite's own busy handler makes a writer that finds the database locked sleep in growing steps (up to 100 ms)
     and try again, so writers of several processes on one file (`uvicorn --workers N`) lose most of their time
-    asleep. A blocking `flock` waits in the kernel and wakes as soon as the holder lets go. Writers that do not
-    take this lock (the command line, migrations) still meet SQLite's own locking, so correctness never rests on
-    it. (The `filelock` and `fasteners` packages poll with sleeps too, which is what this avoids.)
+    asleep. A blocking `flock` waits in the kernel and wakes as soon as the holder lets go (which waiter goes
+    next is up to the kernel). Writers that do not take this lock (the command line, migrations, start-up) still
+    meet SQLite's own locking, so correctness never rests on it. (The `filelock` and `fasteners` packages poll
+    with sleeps too, which is what this avoids.)
+
+    The lock file is opened for each hold and closed after it (closing lets go of the `flock`): no descriptor
+    outlives a transaction or is shared with a forked process. The wait has no time limit: a holder always lets
+    go after its COMMIT or failed BEGIN (SQLite's own 30 s timeout bounds those), but a holding process that is
+    stopped (SIGSTOP, a debugger) makes the others' writers wait until it goes on or ends.
     """
 
     def __init__(self, lock_path: Path | None) -> None:
         self.lock_path = lock_path  # None: an in-memory database, one process only
         self._thread_lock = threading.Lock()
         self._fd: int | None = None
-        self._fd_pid = 0
 
     def __enter__(self) -> SqliteWriteLock:
         self._thread_lock.acquire()
         try:
             if self.lock_path is not None:
-                fcntl.flock(self._file(), fcntl.LOCK_EX)
+                # Read-only is enough for a flock, and works whichever account created the file.
+                self._fd = os.open(self.lock_path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+                fcntl.flock(self._fd, fcntl.LOCK_EX)
         except BaseException:
+            self._close()
             self._thread_lock.release()
             raise
         return self
 
     def __exit__(self, *_exc: object) -> None:
         try:
-            if self.lock_path is not None and self._fd is not None:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self._close()
         finally:
             self._thread_lock.release()
 
-    def _file(self) -> int:
-        # A flock belongs to the open file: a process made by fork shares its parent's, so it opens its own.
-        if self._fd is None or self._fd_pid != os.getpid():
-            assert self.lock_path is not None  # noqa: S101 - checked by the caller
-            self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-            self._fd_pid = os.getpid()
-        return self._fd
+    def _close(self) -> None:
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)  # lets go of the flock
+
+    def _after_fork(self) -> None:
+        # A process made by fork while another thread held the thread lock would otherwise find it held forever.
+        self._thread_lock = threading.Lock()
+        self._fd = None  # the parent's hold stays the parent's
 
 
 _WRITE_LOCKS: dict[str, SqliteWriteLock] = {}
+
+
+def _reset_write_locks_after_fork() -> None:
+    for lock in _WRITE_LOCKS.values():
+        lock._after_fork()
+
+
+os.register_at_fork(after_in_child=_reset_write_locks_after_fork)
+
+
+def _sqlite_lock_path(url: str) -> Path | None:
+    """`<database file>.write-lock` beside the database as an absolute path; None for an in-memory database."""
+    if _sqlite_in_memory(url):
+        return None
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if database.startswith("file:") and parsed.query.get("uri") in ("true", "1"):
+        database = urlsplit(database).path  # an SQLite URI filename: file:/path/x.db?mode=rwc
+    return Path(os.path.abspath(f"{database}.write-lock"))
 
 
 def _lock_for(engine: Engine) -> SqliteWriteLock:
@@ -202,8 +232,7 @@ def _lock_for(engine: Engine) -> SqliteWriteLock:
         key = str(engine.url)
         found = _WRITE_LOCKS.get(key)
         if found is None:
-            lock_path = None if _sqlite_in_memory(key) else Path(f"{engine.url.database}.write-lock")
-            found = _WRITE_LOCKS[key] = SqliteWriteLock(lock_path)
+            found = _WRITE_LOCKS[key] = SqliteWriteLock(_sqlite_lock_path(key))
         return found
 
 

@@ -104,6 +104,8 @@ def test_two_replicas_keep_one_gapless_log(backend: str, tmp_path: Path, dev_key
         exchange_ids = {r.json()["exchange_id"] for r in responses}
         assert len(exchange_ids) == EXCHANGES
         _check_log(database_url, exchange_ids)
+    if backend == "sqlite":  # the processes' writers waited for each other through the lock file beside it
+        assert (tmp_path / "gateway.db.write-lock").exists()
     delivered = collections.Counter(m["body"]["berichtkop"]["berichtId"] for m in received)
     assert delivered == dict.fromkeys(exchange_ids, 1)
     assert elapsed < 240
