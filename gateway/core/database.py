@@ -200,15 +200,21 @@ class SqliteWriteLock:
             os.close(fd)  # lets go of the flock
 
     def _after_fork(self) -> None:
-        # A process made by fork while another thread held the thread lock would otherwise find it held forever.
+        # A process made by fork while another thread held the thread lock would otherwise find it held forever;
+        # and its copy of a held descriptor would keep the parent's flock alive should the parent die first.
         self._thread_lock = threading.Lock()
-        self._fd = None  # the parent's hold stays the parent's
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)  # the child's reference only: the parent's hold stays the parent's
 
 
 _WRITE_LOCKS: dict[str, SqliteWriteLock] = {}
 
 
 def _reset_write_locks_after_fork() -> None:
+    global _LOCKS_GUARD  # noqa: PLW0603 - a forked process's copy may be held by a thread that is not there
+    _LOCKS_GUARD = threading.Lock()
     for lock in _WRITE_LOCKS.values():
         lock._after_fork()
 
