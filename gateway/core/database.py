@@ -41,17 +41,23 @@ LOG_LOCK_HELD = "gateway_log_lock_held"
 _LOCKS_GUARD = threading.Lock()
 
 
-def _sqlite_in_memory(url: str) -> bool:
-    database = make_url(url).database or ""
-    return database in ("", ":memory:") or database.startswith("file::memory:") or "mode=memory" in url
+def _sqlite_file(url: str) -> Path | None:
+    """The SQLite database's file as an absolute path; None for an in-memory database."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if database in ("", ":memory:") or database.startswith("file::memory:") or "mode=memory" in url:
+        return None
+    if database.startswith("file:") and parsed.query.get("uri") in ("true", "1"):
+        database = urlsplit(database).path  # an SQLite URI filename: file:/path/x.db?mode=rwc
+    return Path(os.path.abspath(database))
 
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        path = make_url(url).database or ""
-        in_memory = _sqlite_in_memory(url)
-        if not in_memory:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        database_file = _sqlite_file(url)
+        in_memory = database_file is None
+        if database_file is not None:
+            database_file.parent.mkdir(parents=True, exist_ok=True)
         # A file database keeps up to 20 connections, so request concurrency does not open, set up and
         # close a connection per request (the default keeps 5); a connection costs three file handles.
         pool = {} if in_memory else {"pool_size": 20, "max_overflow": 20}
@@ -223,14 +229,9 @@ os.register_at_fork(after_in_child=_reset_write_locks_after_fork)
 
 
 def _sqlite_lock_path(url: str) -> Path | None:
-    """`<database file>.write-lock` beside the database as an absolute path; None for an in-memory database."""
-    if _sqlite_in_memory(url):
-        return None
-    parsed = make_url(url)
-    database = parsed.database or ""
-    if database.startswith("file:") and parsed.query.get("uri") in ("true", "1"):
-        database = urlsplit(database).path  # an SQLite URI filename: file:/path/x.db?mode=rwc
-    return Path(os.path.abspath(f"{database}.write-lock"))
+    """`<database file>.write-lock` beside the database; None for an in-memory database."""
+    database_file = _sqlite_file(url)
+    return None if database_file is None else database_file.with_name(f"{database_file.name}.write-lock")
 
 
 def _lock_for(engine: Engine) -> SqliteWriteLock:
